@@ -1,0 +1,267 @@
+package wsapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/gobwas/ws"
+)
+
+// ConnState is the state of a connection, as reported by Conn.State.
+type ConnState int32
+
+// Connection states, in the order a connection goes through them.
+const (
+	StateConnecting ConnState = iota // handshake received, not yet accepted
+	StateOpen                        // accepted: messages flow both ways
+	StateClosing                     // a close frame was sent; waiting for the peer's
+	StateClosed                      // the connection is over
+)
+
+func (s ConnState) String() string {
+	switch s {
+	case StateConnecting:
+		return "connecting"
+	case StateOpen:
+		return "open"
+	case StateClosing:
+		return "closing"
+	case StateClosed:
+		return "closed"
+	}
+	return fmt.Sprintf("ConnState(%d)", int(s))
+}
+
+// Conn is one WebSocket connection: FastAPI's WebSocket. The handler gets it
+// before the handshake is answered and calls Accept to complete it.
+//
+// Concurrency: the Send methods and Close may be called from any goroutine;
+// each frame is written whole, in the order the calls were made, and the
+// pong and close replies of the read path share the same order. Receive
+// methods must be called from one goroutine at a time; a second concurrent
+// call panics. Context, Request, State, Subprotocol and RemoteAddr are safe
+// anywhere.
+type Conn struct {
+	app    *App
+	route  *route
+	req    *http.Request
+	w      http.ResponseWriter // valid until the handshake is answered
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	state       atomic.Int32 // a ConnState
+	accepting   atomic.Bool  // Accept was called
+	nc          net.Conn     // set by Accept
+	rc          syscall.RawConn
+	rawFn       func(fd uintptr) bool // c.rawRead, made once: a method value allocates
+	subprotocol string
+	offered     []string // subprotocols offered by the client, parsed on first use
+	deps        *depState
+
+	handoffOnce sync.Once
+	handoff     chan struct{} // closed when ServeHTTP may return
+
+	// Read side: owned by the goroutine holding the read token.
+	rd      reader
+	reading atomic.Bool   // the read token: a Receive, Close or the background reader holds it
+	reads   atomic.Uint32 // Receive calls so far, watched by the housekeeper
+	rx      atomic.Uint32 // frames received so far, watched by the housekeeper
+	bg      atomic.Pointer[bgReader]
+	interruptState
+
+	// Write side.
+	wmu       sync.Mutex // guards the fields down to closeSent
+	writing   bool       // a goroutine is writing to nc; others queue behind it
+	queue     []outFrame
+	spare     []outFrame
+	closeSent bool // a close frame was written or queued: nothing may follow it
+	wr        writer
+
+	closing    atomic.Pointer[Disconnect] // the record sent with our close frame
+	localClose atomic.Bool                // this side sent the first close frame
+	closeOnce  sync.Once
+	closeErr   atomic.Pointer[Disconnect] // why the connection ended; set once
+	recvOnce   sync.Once
+	closeRecv  chan struct{} // closed when the peer's close frame arrives
+	done       chan struct{} // closed when the connection is over
+
+	hk housekeeping // the housekeeper's notes; touched only by it
+}
+
+func newConn(a *App, rt *route, w http.ResponseWriter, r *http.Request) *Conn {
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
+	return &Conn{
+		app:       a,
+		route:     rt,
+		req:       r,
+		w:         w,
+		ctx:       ctx,
+		cancel:    cancel,
+		handoff:   make(chan struct{}),
+		closeRecv: make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+}
+
+// Context returns the connection's context: it carries the values of the
+// handshake request's context and is cancelled, with a *Disconnect as its
+// cause, when the connection ends, even if the handler never reads, and when
+// the app shuts down. It is the ctx the handler receives.
+func (c *Conn) Context() context.Context { return c.ctx }
+
+// Request returns the handshake request. Its Body is not readable.
+func (c *Conn) Request() *http.Request { return c.req }
+
+// State returns the connection's current state.
+func (c *Conn) State() ConnState { return ConnState(c.state.Load()) }
+
+// RemoteAddr returns the client's network address, as net/http reports it
+// (behind a proxy, the proxy's address: read X-Forwarded-For yourself if you
+// trust the proxy).
+func (c *Conn) RemoteAddr() string { return c.req.RemoteAddr }
+
+// Subprotocol returns the subprotocol agreed by Accept, or "".
+func (c *Conn) Subprotocol() string { return c.subprotocol }
+
+// Subprotocols returns the subprotocols the client offered, in its order of
+// preference.
+func (c *Conn) Subprotocols() []string {
+	if c.offered == nil {
+		c.offered = offeredProtocols(c.req)
+		if c.offered == nil {
+			c.offered = []string{}
+		}
+	}
+	return slices.Clone(c.offered)
+}
+
+// AcceptOptions tunes Conn.Accept. A nil *AcceptOptions accepts with no
+// subprotocol and no extra headers.
+type AcceptOptions struct {
+	// Subprotocol is the subprotocol to agree on; it must be one the client
+	// offered (see Conn.Subprotocols). When empty and a dependency bound a
+	// value with a protocol tag, such as `protocol:"bearer"`, that tag's
+	// marker is agreed on, so that the token itself is never echoed.
+	Subprotocol string
+	// Header holds extra headers for the 101 Switching Protocols response,
+	// such as Set-Cookie.
+	Header http.Header
+}
+
+// Accept completes the handshake with 101 Switching Protocols. Until the
+// handler calls it, the client waits; a handler that returns without calling
+// it refuses the connection (see RejectError).
+func (c *Conn) Accept(ctx context.Context, opts *AcceptOptions) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if c.State() != StateConnecting || !c.accepting.CompareAndSwap(false, true) {
+		return errors.New("wsapi: Accept called on a connection that is not connecting (twice, or after it ended)")
+	}
+	if opts == nil {
+		opts = &AcceptOptions{}
+	}
+	proto := opts.Subprotocol
+	if proto == "" {
+		proto = c.route.protocolMarker(c.Subprotocols())
+	} else if !slices.Contains(c.Subprotocols(), proto) {
+		c.accepting.Store(false)
+		return fmt.Errorf("wsapi: Accept: subprotocol %q was not offered by the client (it offered %q)", proto, c.Subprotocols())
+	}
+	u := ws.HTTPUpgrader{Header: opts.Header, Timeout: c.app.opts.WriteTimeout}
+	if proto != "" {
+		u.Protocol = func(p string) bool { return p == proto }
+	}
+	nc, rw, hs, err := u.Upgrade(c.req, c.w)
+	if err != nil {
+		// The upgrader has answered the client with an HTTP error.
+		c.state.Store(int32(StateClosed))
+		c.closeErr.Store(&Disconnect{Code: CloseAbnormalClosure, Reason: "handshake failed"})
+		if nc != nil {
+			nc.Close()
+		}
+		c.cancel(c.closeErr.Load())
+		close(c.done)
+		return fmt.Errorf("wsapi: Accept: %w", err)
+	}
+	c.nc = nc
+	c.subprotocol = hs.Protocol
+	// Bytes the client sent right behind its request are already buffered.
+	if n := rw.Reader.Buffered(); n > 0 {
+		c.rd.acquire()
+		c.rd.w, _ = rw.Reader.Read(c.rd.buf[:min(n, len(c.rd.buf))])
+		if n > len(c.rd.buf) { // cannot happen with net/http's 4 KiB reader
+			c.fail(CloseInternalServerError, "handshake buffer overflow")
+		}
+	}
+	if c.rc = rawConnOf(nc); c.rc != nil {
+		c.rawFn = c.rawRead
+	}
+	c.w = nil
+	c.state.Store(int32(StateOpen))
+	c.app.track(c)
+	c.releaseHandoff()
+	return nil
+}
+
+func (c *Conn) releaseHandoff() {
+	c.handoffOnce.Do(func() { close(c.handoff) })
+}
+
+// Close closes the connection with code and reason (cut to 123 bytes of
+// UTF-8) and waits, up to a few seconds, for the client's close frame, as RFC
+// 6455 asks. It is safe from any goroutine and returns nil if the connection
+// is already closing. Before Accept, it refuses the handshake with 403.
+func (c *Conn) Close(code CloseCode, reason string) error {
+	switch c.State() {
+	case StateConnecting:
+		return errors.New("wsapi: Close before Accept: return wsapi.Reject(code, reason) from the handler to refuse a connection")
+	case StateClosing, StateClosed:
+		return nil
+	}
+	if !code.sendable() {
+		return fmt.Errorf("wsapi: Close: code %d may not be sent in a close frame (RFC 6455, section 7.4)", int(code))
+	}
+	c.closeHandshake(code, truncateReason(reason))
+	return nil
+}
+
+// closed returns the *Disconnect that ended the connection, or nil.
+func (c *Conn) closed() *Disconnect { return c.closeErr.Load() }
+
+// finish ends the connection with d: it closes the socket, cancels the
+// context and unregisters the connection. Only the first call counts.
+func (c *Conn) finish(d *Disconnect) {
+	c.closeOnce.Do(func() {
+		c.closeErr.Store(d)
+		c.state.Store(int32(StateClosed))
+		if c.nc != nil {
+			c.nc.Close()
+		}
+		c.cancel(d)
+		close(c.done)
+		c.app.untrack(c)
+	})
+}
+
+// errClosed returns the error every operation returns once the connection
+// is ending or over.
+func (c *Conn) errClosed() error {
+	if d := c.closed(); d != nil {
+		return d
+	}
+	if d := c.closing.Load(); d != nil {
+		return d
+	}
+	if c.State() == StateConnecting {
+		return errors.New("wsapi: connection not accepted yet: call Accept first")
+	}
+	return &Disconnect{Code: CloseAbnormalClosure}
+}

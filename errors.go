@@ -1,0 +1,214 @@
+package wsapi
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// CloseCode is a WebSocket close status code (RFC 6455, section 7.4).
+type CloseCode int
+
+// Close codes defined by RFC 6455 and the IANA registry. 1005, 1006 and 1015
+// are reserved for reporting: wsapi never sends them on the wire.
+const (
+	CloseNormalClosure           CloseCode = 1000 // the purpose of the connection was fulfilled
+	CloseGoingAway               CloseCode = 1001 // server shutting down, peer navigating away, idle timeout
+	CloseProtocolError           CloseCode = 1002 // the peer broke RFC 6455
+	CloseUnsupportedData         CloseCode = 1003 // a message type the endpoint cannot accept
+	CloseNoStatusReceived        CloseCode = 1005 // reported when a close frame carried no code
+	CloseAbnormalClosure         CloseCode = 1006 // reported when the TCP connection ended without a close frame
+	CloseInvalidFramePayloadData CloseCode = 1007 // e.g. invalid UTF-8 in a text message
+	ClosePolicyViolation         CloseCode = 1008 // generic refusal, e.g. failed authentication
+	CloseMessageTooBig           CloseCode = 1009 // a message exceeded the read limit
+	CloseMandatoryExtension      CloseCode = 1010 // the client needed an extension the server did not offer
+	CloseInternalServerError     CloseCode = 1011 // the handler failed or panicked
+	CloseServiceRestart          CloseCode = 1012 // the server is restarting
+	CloseTryAgainLater           CloseCode = 1013 // temporary overload, e.g. a full send queue
+	CloseBadGateway              CloseCode = 1014 // a gateway got an invalid response upstream
+	CloseTLSHandshake            CloseCode = 1015 // reported when the TLS handshake failed
+)
+
+var closeCodeNames = map[CloseCode]string{
+	CloseNormalClosure:           "normal closure",
+	CloseGoingAway:               "going away",
+	CloseProtocolError:           "protocol error",
+	CloseUnsupportedData:         "unsupported data",
+	CloseNoStatusReceived:        "no status received",
+	CloseAbnormalClosure:         "abnormal closure",
+	CloseInvalidFramePayloadData: "invalid frame payload data",
+	ClosePolicyViolation:         "policy violation",
+	CloseMessageTooBig:           "message too big",
+	CloseMandatoryExtension:      "mandatory extension",
+	CloseInternalServerError:     "internal server error",
+	CloseServiceRestart:          "service restart",
+	CloseTryAgainLater:           "try again later",
+	CloseBadGateway:              "bad gateway",
+	CloseTLSHandshake:            "TLS handshake",
+}
+
+// String returns the code and its RFC 6455 name, such as "1008 (policy violation)".
+func (c CloseCode) String() string {
+	if name, ok := closeCodeNames[c]; ok {
+		return strconv.Itoa(int(c)) + " (" + name + ")"
+	}
+	return strconv.Itoa(int(c))
+}
+
+// sendable reports whether c may appear in a close frame on the wire
+// (RFC 6455, section 7.4.1 and 7.4.2).
+func (c CloseCode) sendable() bool {
+	switch {
+	case c >= 1000 && c <= 1003, c >= 1007 && c <= 1014:
+		return true
+	case c >= 3000 && c <= 4999:
+		return true
+	}
+	return false
+}
+
+// Disconnect reports that the connection is over: the peer closed it, the
+// server closed it, or the network dropped it. Every Receive and Send method
+// returns a *Disconnect once the connection has ended; it is FastAPI's
+// WebSocketDisconnect. A handler that returns a *Disconnect ends quietly.
+//
+// Code is the code of the close frame that ended the connection: the peer's
+// code when the peer closed first (CloseNoStatusReceived when its close frame
+// carried none), the server's code when the server closed first, and
+// CloseAbnormalClosure when the TCP connection ended without a close frame.
+type Disconnect struct {
+	Code   CloseCode
+	Reason string
+}
+
+func (d *Disconnect) Error() string {
+	if d.Reason == "" {
+		return "wsapi: connection closed: " + d.Code.String()
+	}
+	return fmt.Sprintf("wsapi: connection closed: %s %q", d.Code, d.Reason)
+}
+
+// IsDisconnect reports whether err, or an error it wraps, is a *Disconnect.
+func IsDisconnect(err error) bool {
+	var d *Disconnect
+	return errors.As(err, &d)
+}
+
+// CloseStatus returns the close code of the *Disconnect or *RejectError in
+// err's chain, or -1 when there is none.
+func CloseStatus(err error) CloseCode {
+	var d *Disconnect
+	if errors.As(err, &d) {
+		return d.Code
+	}
+	var r *RejectError
+	if errors.As(err, &r) {
+		return r.Code
+	}
+	return -1
+}
+
+// RejectError refuses a connection: it is FastAPI's WebSocketException.
+// Returned by a dependency's Resolve method or by a handler before Accept, it
+// answers the handshake with an HTTP error (Status, 403 Forbidden when zero)
+// and a JSON body carrying Code and Reason. After Accept, it closes the
+// connection with Code and Reason.
+//
+// With Options.RejectAfterAccept set, a rejection before Accept also accepts
+// the connection and then closes it with Code and Reason, because browsers
+// cannot read the status of a refused handshake.
+type RejectError struct {
+	Code   CloseCode // close code, ClosePolicyViolation when zero
+	Reason string    // sent to the client; keep secrets out of it
+	Status int       // HTTP status before Accept, 403 when zero
+}
+
+// Reject returns a *RejectError with the given close code and reason.
+//
+//	if token == "" {
+//		return wsapi.Reject(wsapi.ClosePolicyViolation, "token required")
+//	}
+func Reject(code CloseCode, reason string) error {
+	return &RejectError{Code: code, Reason: reason}
+}
+
+func (e *RejectError) Error() string {
+	if e.Reason == "" {
+		return "wsapi: connection rejected: " + e.code().String()
+	}
+	return fmt.Sprintf("wsapi: connection rejected: %s %q", e.code(), e.Reason)
+}
+
+func (e *RejectError) code() CloseCode {
+	if e.Code == 0 {
+		return ClosePolicyViolation
+	}
+	return e.Code
+}
+
+func (e *RejectError) status() int {
+	if e.Status == 0 {
+		return http.StatusForbidden
+	}
+	return e.Status
+}
+
+// FieldError describes one value that failed to bind or validate. Its JSON
+// form matches FastAPI's: {"loc": ["query", "token"], "msg": "...", "type": "missing"}.
+type FieldError struct {
+	// Loc is the value's location: its source ("path", "query", "header",
+	// "cookie", "protocol" or "message") followed by its name or JSON path.
+	Loc []string `json:"loc"`
+	// Msg says what is wrong, in English.
+	Msg string `json:"msg"`
+	// Type is a short machine-readable kind: "missing", "int_parsing",
+	// "bool_parsing", "value_error", or the failing validate tag ("min", "email", ...).
+	Type string `json:"type"`
+}
+
+// ValidationError lists the values of a handshake or a message that failed to
+// bind or validate. Before Accept, it answers the handshake with 422 and a
+// JSON body {"detail": [FieldError...]}; returned by Conn.ReceiveJSON, it
+// leaves the connection open so the handler can answer it.
+type ValidationError struct {
+	Errors []FieldError `json:"detail"`
+}
+
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	b.WriteString("wsapi: invalid ")
+	if len(e.Errors) == 1 {
+		b.WriteString("value: ")
+	} else {
+		b.WriteString("values: ")
+	}
+	for i, fe := range e.Errors {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(strings.Join(fe.Loc, "."))
+		b.WriteString(": ")
+		b.WriteString(fe.Msg)
+	}
+	return b.String()
+}
+
+// truncateReason cuts s to at most 123 bytes, the room a close frame leaves
+// after its code, without splitting a UTF-8 sequence; invalid UTF-8 is replaced.
+func truncateReason(s string) string {
+	const max = 123
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
+}

@@ -1,0 +1,175 @@
+package wsapi
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// registry tracks an app's connections for housekeeping and shutdown.
+type registry struct {
+	mu       sync.Mutex // guards everything below
+	conns    map[*Conn]struct{}
+	active   int           // handshakes and handlers in progress
+	idle     chan struct{} // closed when active drops to zero during Shutdown
+	shutdown bool
+	running  bool // the housekeeper goroutine is running
+}
+
+// housekeeping is what the housekeeper remembers about one connection.
+type housekeeping struct {
+	reads    uint32    // Conn.reads at the last tick
+	rx       uint32    // Conn.rx at the last tick
+	lastRx   time.Time // when a frame last arrived
+	lastPing time.Time
+	quiet    int // ticks in a row the handler neither read nor was reading
+}
+
+// pingFrame is the keepalive ping, shared by every connection.
+var pingFrame = encodeFrame(ws.OpPing, nil)
+
+// admit counts a new handshake in, or says why it is refused.
+func (a *App) admit() (int, string) {
+	a.reg.mu.Lock()
+	defer a.reg.mu.Unlock()
+	if a.reg.shutdown {
+		return http.StatusServiceUnavailable, "server shutting down"
+	}
+	if m := a.opts.MaxConnections; m > 0 && a.reg.active >= m {
+		return http.StatusServiceUnavailable, "too many connections"
+	}
+	a.reg.active++
+	return 0, ""
+}
+
+// release counts a finished handler out.
+func (a *App) release() {
+	a.reg.mu.Lock()
+	defer a.reg.mu.Unlock()
+	a.reg.active--
+	if a.reg.active == 0 && a.reg.idle != nil {
+		close(a.reg.idle)
+		a.reg.idle = nil
+	}
+}
+
+// track registers an accepted connection and starts the housekeeper.
+func (a *App) track(c *Conn) {
+	a.reg.mu.Lock()
+	defer a.reg.mu.Unlock()
+	c.hk.lastRx = time.Now()
+	a.reg.conns[c] = struct{}{}
+	if !a.reg.running {
+		a.reg.running = true
+		go a.housekeep()
+	}
+}
+
+func (a *App) untrack(c *Conn) {
+	a.reg.mu.Lock()
+	delete(a.reg.conns, c)
+	a.reg.mu.Unlock()
+}
+
+// housekeepTick is how often the housekeeper looks at every connection.
+func (a *App) housekeepTick() time.Duration {
+	t := 500 * time.Millisecond
+	for _, d := range []time.Duration{a.opts.PingInterval, a.opts.IdleTimeout} {
+		if d > 0 && d/4 < t {
+			t = d / 4
+		}
+	}
+	return max(t, 10*time.Millisecond)
+}
+
+// housekeep runs while the app has connections. Each tick it pings
+// connections that have been silent for PingInterval, closes those silent
+// for IdleTimeout, and starts a background reader for a connection whose
+// handler has stopped reading, so that its pings are answered and its
+// context is cancelled when the peer goes away.
+func (a *App) housekeep() {
+	tick := time.NewTicker(a.housekeepTick())
+	defer tick.Stop()
+	var ping, idle, unread []*Conn
+	for now := range tick.C {
+		ping, idle, unread = ping[:0], idle[:0], unread[:0]
+		a.reg.mu.Lock()
+		if len(a.reg.conns) == 0 {
+			a.reg.running = false
+			a.reg.mu.Unlock()
+			return
+		}
+		for c := range a.reg.conns {
+			hk := &c.hk
+			if rx := c.rx.Load(); rx != hk.rx {
+				hk.rx, hk.lastRx = rx, now
+			}
+			silent := now.Sub(hk.lastRx)
+			if t := a.opts.IdleTimeout; t > 0 && silent >= t {
+				idle = append(idle, c)
+				continue
+			}
+			if t := a.opts.PingInterval; t > 0 && silent >= t && now.Sub(hk.lastPing) >= t {
+				hk.lastPing = now
+				ping = append(ping, c)
+			}
+			if r := c.reads.Load(); r != hk.reads || c.reading.Load() || c.bg.Load() != nil {
+				hk.reads, hk.quiet = r, 0
+			} else if hk.quiet++; hk.quiet == 2 {
+				unread = append(unread, c)
+			}
+		}
+		a.reg.mu.Unlock()
+		for _, c := range ping {
+			c.enqueue(pingFrame, 0)
+		}
+		for _, c := range idle {
+			go c.closeHandshake(CloseGoingAway, "idle timeout")
+		}
+		for _, c := range unread {
+			c.startBackgroundReader()
+		}
+	}
+}
+
+// Shutdown closes every connection with CloseGoingAway (1001) and waits for
+// their handlers to return; new handshakes are refused with 503 from the
+// start. When ctx ends first, the remaining connections are dropped and
+// Shutdown returns ctx.Err(). Call it beside http.Server.Shutdown, which does
+// not know about WebSocket connections.
+func (a *App) Shutdown(ctx context.Context) error {
+	a.reg.mu.Lock()
+	a.reg.shutdown = true
+	conns := make([]*Conn, 0, len(a.reg.conns))
+	for c := range a.reg.conns {
+		conns = append(conns, c)
+	}
+	var idle chan struct{}
+	if a.reg.active > 0 {
+		if a.reg.idle == nil {
+			a.reg.idle = make(chan struct{})
+		}
+		idle = a.reg.idle
+	}
+	a.reg.mu.Unlock()
+	for _, c := range conns {
+		go c.closeHandshake(CloseGoingAway, "server shutting down")
+	}
+	if idle == nil {
+		return nil
+	}
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		a.reg.mu.Lock()
+		for c := range a.reg.conns {
+			go c.finish(&Disconnect{Code: CloseGoingAway, Reason: "server shutting down"})
+		}
+		a.reg.mu.Unlock()
+		return ctx.Err()
+	}
+}

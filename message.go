@@ -1,0 +1,258 @@
+package wsapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"github.com/gobwas/ws"
+)
+
+// MessageType is the type of a data message: text (UTF-8) or binary.
+type MessageType int
+
+// The data message types, numbered as their RFC 6455 opcodes.
+const (
+	MessageText   MessageType = 1
+	MessageBinary MessageType = 2
+)
+
+func (t MessageType) String() string {
+	switch t {
+	case MessageText:
+		return "text"
+	case MessageBinary:
+		return "binary"
+	}
+	return fmt.Sprintf("MessageType(%d)", int(t))
+}
+
+// Message is one data message received from the client.
+type Message struct {
+	Type MessageType
+	Data []byte
+}
+
+// Receive returns the next data message, text or binary. The returned
+// slice belongs to the caller. After the connection ends it returns a
+// *Disconnect.
+//
+// If ctx is done before a message starts arriving, Receive returns ctx.Err()
+// and the connection stays usable; if it is done in the middle of a message,
+// the connection is closed with CloseGoingAway.
+func (c *Conn) Receive(ctx context.Context) (MessageType, []byte, error) {
+	op, data, owned, err := c.next(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	if !owned {
+		data = bytes.Clone(data)
+		if data == nil {
+			data = []byte{}
+		}
+	}
+	return MessageType(op), data, nil
+}
+
+// ReceiveText returns the next message, which must be text. A binary
+// message closes the connection with CloseUnsupportedData (1003) and returns
+// a *Disconnect. Text that is not valid UTF-8 closes it with
+// CloseInvalidFramePayloadData (1007).
+func (c *Conn) ReceiveText(ctx context.Context) (string, error) {
+	op, data, owned, err := c.next(ctx)
+	if err != nil {
+		return "", err
+	}
+	if op != ws.OpText {
+		c.closeHandshake(CloseUnsupportedData, "expected a text message, got binary")
+		return "", c.errClosed()
+	}
+	if owned && len(data) > 0 {
+		// A freshly allocated payload nobody else holds: share it.
+		return unsafe.String(&data[0], len(data)), nil
+	}
+	return string(data), nil
+}
+
+// ReceiveBytes returns the next message, which must be binary. A text
+// message closes the connection with CloseUnsupportedData (1003) and returns
+// a *Disconnect; use Receive to accept both.
+func (c *Conn) ReceiveBytes(ctx context.Context) ([]byte, error) {
+	op, data, owned, err := c.next(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if op != ws.OpBinary {
+		c.closeHandshake(CloseUnsupportedData, "expected a binary message, got text")
+		return nil, c.errClosed()
+	}
+	if !owned {
+		data = bytes.Clone(data)
+		if data == nil {
+			data = []byte{}
+		}
+	}
+	return data, nil
+}
+
+// ReceiveJSON decodes the next message, text or binary, into v, then checks
+// v's validate tags. A message that is not valid JSON, does not fit v, or
+// fails validation returns a *ValidationError and leaves the connection
+// open, so the handler can answer it (the error marshals to FastAPI's
+// {"detail": [...]} shape).
+func (c *Conn) ReceiveJSON(ctx context.Context, v any) error {
+	_, data, _, err := c.next(ctx)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return jsonError(err)
+	}
+	return c.app.checker.messageErrors(v)
+}
+
+// jsonError describes a decoding failure as a *ValidationError.
+func jsonError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		loc := []string{"message"}
+		if te.Field != "" {
+			loc = append(loc, strings.Split(te.Field, ".")...)
+		}
+		return &ValidationError{Errors: []FieldError{{
+			Loc:  loc,
+			Msg:  fmt.Sprintf("expected %s, got JSON %s", te.Type, te.Value),
+			Type: "type_error",
+		}}}
+	}
+	var ie *json.InvalidUnmarshalError
+	if errors.As(err, &ie) {
+		return fmt.Errorf("wsapi: ReceiveJSON needs a non-nil pointer: %w", err)
+	}
+	return &ValidationError{Errors: []FieldError{{
+		Loc:  []string{"message"},
+		Msg:  "invalid JSON: " + strings.TrimPrefix(err.Error(), "json: "),
+		Type: "json_invalid",
+	}}}
+}
+
+// ReceiveAs receives the next message as a JSON-encoded T and validates it,
+// as Conn.ReceiveJSON does.
+//
+//	msg, err := wsapi.ReceiveAs[ChatMessage](ctx, ws)
+func ReceiveAs[T any](ctx context.Context, c *Conn) (T, error) {
+	var v T
+	err := c.ReceiveJSON(ctx, &v)
+	return v, err
+}
+
+// Messages returns an iterator over the incoming data messages. It ends
+// quietly when the connection ends; any other error is yielded once, as the
+// last element.
+//
+//	for msg, err := range ws.Messages(ctx) {
+//		if err != nil {
+//			return err
+//		}
+//		...
+//	}
+func (c *Conn) Messages(ctx context.Context) iter.Seq2[Message, error] {
+	return func(yield func(Message, error) bool) {
+		for {
+			t, data, err := c.Receive(ctx)
+			if IsDisconnect(err) {
+				return
+			}
+			if !yield(Message{t, data}, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// Texts returns an iterator over incoming text messages, ending quietly when
+// the connection ends, as Messages does.
+func (c *Conn) Texts(ctx context.Context) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		for {
+			s, err := c.ReceiveText(ctx)
+			if IsDisconnect(err) {
+				return
+			}
+			if !yield(s, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// MessagesAs returns an iterator over incoming JSON messages decoded as T.
+// A message that fails to decode or validate yields its *ValidationError
+// and the iteration goes on, so the handler can answer it; it ends quietly
+// when the connection ends, and after yielding any other error.
+func MessagesAs[T any](ctx context.Context, c *Conn) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		for {
+			v, err := ReceiveAs[T](ctx, c)
+			if IsDisconnect(err) {
+				return
+			}
+			var ve *ValidationError
+			if !yield(v, err) || err != nil && !errors.As(err, &ve) {
+				return
+			}
+		}
+	}
+}
+
+// SendText sends a text message. It is safe from any goroutine and returns
+// when the message is written; after the connection ends it returns a
+// *Disconnect.
+func (c *Conn) SendText(ctx context.Context, s string) error {
+	return c.writeMessage(ctx, ws.OpText, unsafe.Slice(unsafe.StringData(s), len(s)))
+}
+
+// SendBytes sends a binary message, as SendText does.
+func (c *Conn) SendBytes(ctx context.Context, b []byte) error {
+	return c.writeMessage(ctx, ws.OpBinary, b)
+}
+
+// SendJSON sends v encoded as compact JSON in a text message. Strings are
+// sent as UTF-8, without \u escapes for non-ASCII or HTML characters.
+func (c *Conn) SendJSON(ctx context.Context, v any) error {
+	buf, err := marshalJSON(v)
+	if err != nil {
+		return err
+	}
+	err = c.writeMessage(ctx, ws.OpText, buf.Bytes())
+	putJSONBuffer(buf)
+	return err
+}
+
+var jsonBufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// marshalJSON encodes v as compact JSON without HTML escaping into a pooled buffer.
+func marshalJSON(v any) (*bytes.Buffer, error) {
+	buf := jsonBufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		putJSONBuffer(buf)
+		return nil, fmt.Errorf("wsapi: encoding JSON: %w", err)
+	}
+	buf.Truncate(buf.Len() - 1) // Encode ends with a newline
+	return buf, nil
+}
+
+func putJSONBuffer(b *bytes.Buffer) {
+	if b.Cap() <= 64<<10 {
+		jsonBufPool.Put(b)
+	}
+}

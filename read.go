@@ -1,0 +1,347 @@
+package wsapi
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"os"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+)
+
+// readBufSize is the read buffer a connection borrows while data flows. It
+// holds many small frames at once, so one read syscall serves them all.
+const readBufSize = 4096
+
+var readBufPool = sync.Pool{New: func() any { return new([readBufSize]byte) }}
+
+// reader is a connection's frame reader state. An idle connection on a raw
+// socket holds no buffer: it waits for readability first and borrows one
+// from the pool only to read.
+type reader struct {
+	buf  *[readBufSize]byte // nil while idle
+	r, w int                // unread bytes are buf[r:w]
+
+	// The data message being assembled.
+	op    ws.OpCode // its opcode; 0 between messages
+	size  int64     // payload bytes so far
+	msg   []byte    // payload so far, when it could not stay in buf
+	text  utf8Stream
+	frame bool // a frame's header was consumed but not all its payload
+
+	// Raw-socket read in progress.
+	dst  []byte // where the raw read callback reads; nil means into buf
+	n    int
+	rerr error
+}
+
+func (rd *reader) acquire() {
+	if rd.buf == nil {
+		rd.buf = readBufPool.Get().(*[readBufSize]byte)
+		rd.r, rd.w = 0, 0
+	}
+}
+
+// releaseIfEmpty returns the buffer to the pool when it holds no unread byte.
+func (rd *reader) releaseIfEmpty() {
+	if rd.buf != nil && rd.r == rd.w {
+		readBufPool.Put(rd.buf)
+		rd.buf = nil
+		rd.r, rd.w = 0, 0
+	}
+}
+
+// protocolError fails the connection with a close code.
+type protocolError struct {
+	code   CloseCode
+	reason string
+}
+
+func (e *protocolError) Error() string { return "wsapi: " + e.reason }
+
+func protoErr(code CloseCode, reason string) error { return &protocolError{code, reason} }
+
+// errInterrupted reports that a read was cut short by its context.
+var errInterrupted = errors.New("wsapi: read interrupted")
+
+// fill reads from the socket once, appending to buf, after making room for at
+// least need more bytes at buf[r:].
+func (c *Conn) fill(need int) error {
+	rd := &c.rd
+	if rd.buf != nil && rd.r > 0 && len(rd.buf)-rd.w < need-(rd.w-rd.r) {
+		rd.w = copy(rd.buf[:], rd.buf[rd.r:rd.w])
+		rd.r = 0
+	}
+	if c.rc == nil {
+		rd.acquire()
+		n, err := c.nc.Read(rd.buf[rd.w:])
+		rd.w += n
+		if n > 0 {
+			return nil
+		}
+		return c.readErr(err)
+	}
+	// Idle: give the buffer back before waiting, borrow it again to read.
+	rd.releaseIfEmpty()
+	rd.dst = nil
+	if err := c.rc.Read(c.rawFn); err != nil {
+		return c.readErr(err)
+	}
+	if rd.n == 0 {
+		return c.readErr(rd.rerr)
+	}
+	return nil
+}
+
+// readDirect reads once from the socket into p, bypassing the buffer.
+func (c *Conn) readDirect(p []byte) (int, error) {
+	if c.rc == nil {
+		n, err := c.nc.Read(p)
+		if n > 0 {
+			return n, nil
+		}
+		return 0, c.readErr(err)
+	}
+	c.rd.dst = p
+	err := c.rc.Read(c.rawFn)
+	c.rd.dst = nil
+	if err != nil {
+		return 0, c.readErr(err)
+	}
+	if c.rd.n == 0 {
+		return 0, c.readErr(c.rd.rerr)
+	}
+	return c.rd.n, nil
+}
+
+// readErr maps a socket read error to what the read path returns.
+func (c *Conn) readErr(err error) error {
+	if err == nil {
+		err = io.EOF
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) && c.closed() == nil {
+		return errInterrupted
+	}
+	return err
+}
+
+// ensure makes at least n (<= readBufSize) unread bytes available in buf.
+func (c *Conn) ensure(n int) error {
+	if n == 0 {
+		return nil
+	}
+	for c.rd.buf == nil || c.rd.w-c.rd.r < n {
+		if err := c.fill(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// frameHeader is a parsed frame header.
+type frameHeader struct {
+	fin    bool
+	rsv    byte
+	op     ws.OpCode
+	masked bool
+	length int64
+	mask   [4]byte
+}
+
+// readHeader consumes one frame header from the socket.
+func (c *Conn) readHeader() (frameHeader, error) {
+	var h frameHeader
+	if err := c.ensure(2); err != nil {
+		return h, err
+	}
+	rd := &c.rd
+	b0, b1 := rd.buf[rd.r], rd.buf[rd.r+1]
+	h.fin = b0&0x80 != 0
+	h.rsv = (b0 >> 4) & 0x7
+	h.op = ws.OpCode(b0 & 0x0f)
+	h.masked = b1&0x80 != 0
+	need := 2
+	switch b1 & 0x7f {
+	case 126:
+		need += 2
+	case 127:
+		need += 8
+	}
+	if h.masked {
+		need += 4
+	}
+	if err := c.ensure(need); err != nil {
+		return h, err
+	}
+	p := rd.buf[rd.r+2 : rd.r+need]
+	switch l := b1 & 0x7f; l {
+	case 126:
+		h.length = int64(binary.BigEndian.Uint16(p))
+		p = p[2:]
+	case 127:
+		u := binary.BigEndian.Uint64(p)
+		if u>>63 != 0 {
+			return h, protoErr(CloseProtocolError, "frame length has its most significant bit set")
+		}
+		h.length = int64(u)
+		p = p[8:]
+	default:
+		h.length = int64(l)
+	}
+	if h.masked {
+		copy(h.mask[:], p)
+	}
+	rd.r += need
+	return h, nil
+}
+
+// checkHeader applies RFC 6455, section 5, to a client frame.
+func (c *Conn) checkHeader(h frameHeader) error {
+	switch {
+	case h.rsv != 0:
+		return protoErr(CloseProtocolError, "reserved bits set without a negotiated extension")
+	case h.op.IsReserved():
+		return protoErr(CloseProtocolError, "reserved opcode")
+	case !h.masked:
+		return protoErr(CloseProtocolError, "client frames must be masked")
+	case h.op.IsControl() && !h.fin:
+		return protoErr(CloseProtocolError, "fragmented control frame")
+	case h.op.IsControl() && h.length > 125:
+		return protoErr(CloseProtocolError, "control frame payload over 125 bytes")
+	case h.op == ws.OpContinuation && c.rd.op == 0:
+		return protoErr(CloseProtocolError, "continuation frame without a message to continue")
+	case h.op.IsData() && c.rd.op != 0:
+		return protoErr(CloseProtocolError, "new data message inside an unfinished one")
+	}
+	return nil
+}
+
+// readMessage returns the next data message. Control frames met on the way
+// are handled. data aliases the read buffer unless owned is true; either way
+// it is valid until the next read on the connection.
+func (c *Conn) readMessage() (op ws.OpCode, data []byte, owned bool, err error) {
+	rd := &c.rd
+	limit := c.app.opts.ReadLimit
+	for {
+		h, err := c.readHeader()
+		if err != nil {
+			return 0, nil, false, err
+		}
+		c.rx.Add(1)
+		if err := c.checkHeader(h); err != nil {
+			return 0, nil, false, err
+		}
+		if h.op.IsControl() {
+			if err := c.controlFrame(h); err != nil {
+				return 0, nil, false, err
+			}
+			continue
+		}
+		if rd.op == 0 {
+			rd.op, rd.size, rd.msg = h.op, 0, nil
+			rd.text = utf8Stream{}
+		}
+		if limit > 0 && rd.size+h.length > limit {
+			return 0, nil, false, protoErr(CloseMessageTooBig, "message exceeds the read limit")
+		}
+		// Fast path: a whole message in one frame, already buffered.
+		if h.fin && rd.size == 0 && int64(rd.w-rd.r) >= h.length {
+			p := rd.buf[rd.r : rd.r+int(h.length)]
+			rd.r += len(p)
+			ws.Cipher(p, h.mask, 0)
+			op = rd.op
+			rd.op = 0
+			if op == ws.OpText && !utf8.Valid(p) {
+				return 0, nil, false, protoErr(CloseInvalidFramePayloadData, "invalid UTF-8 in a text message")
+			}
+			return op, p, false, nil
+		}
+		if err := c.readPayload(h); err != nil {
+			return 0, nil, false, err
+		}
+		if !h.fin {
+			continue
+		}
+		if rd.op == ws.OpText && !rd.text.complete() {
+			return 0, nil, false, protoErr(CloseInvalidFramePayloadData, "text message ends inside a UTF-8 sequence")
+		}
+		op, data = rd.op, rd.msg
+		rd.op, rd.msg = 0, nil
+		return op, data, true, nil
+	}
+}
+
+// readPayload appends a data frame's payload to rd.msg, unmasking it and
+// checking UTF-8 as each piece arrives so bad text fails as early as the
+// bytes allow.
+func (c *Conn) readPayload(h frameHeader) error {
+	rd := &c.rd
+	start := int(rd.size)
+	end := start + int(h.length)
+	if cap(rd.msg) < end {
+		grown := make([]byte, end, max(end, 2*cap(rd.msg)))
+		copy(grown, rd.msg)
+		rd.msg = grown
+	}
+	rd.msg = rd.msg[:end]
+	rd.size = int64(end)
+	rd.frame = true
+	off := start
+	for off < end {
+		var n int
+		if rd.buf != nil && rd.r < rd.w {
+			n = copy(rd.msg[off:end], rd.buf[rd.r:rd.w])
+			rd.r += n
+		} else {
+			var err error
+			if n, err = c.readDirect(rd.msg[off:end]); err != nil {
+				return err
+			}
+		}
+		piece := rd.msg[off : off+n]
+		ws.Cipher(piece, h.mask, off-start)
+		if rd.op == ws.OpText && !rd.text.write(piece) {
+			return protoErr(CloseInvalidFramePayloadData, "invalid UTF-8 in a text message")
+		}
+		off += n
+	}
+	rd.frame = false
+	rd.releaseIfEmpty()
+	return nil
+}
+
+// controlFrame handles a ping, pong or close frame from the peer.
+func (c *Conn) controlFrame(h frameHeader) error {
+	if err := c.ensure(int(h.length)); err != nil {
+		return err
+	}
+	rd := &c.rd
+	p := rd.buf[rd.r : rd.r+int(h.length)]
+	rd.r += len(p)
+	ws.Cipher(p, h.mask, 0)
+	switch h.op {
+	case ws.OpPing:
+		return c.writeControl(ws.OpPong, p)
+	case ws.OpPong:
+		return nil
+	}
+	// Close.
+	d := &Disconnect{Code: CloseNoStatusReceived}
+	switch {
+	case len(p) == 1:
+		return protoErr(CloseProtocolError, "close frame with a 1-byte payload")
+	case len(p) >= 2:
+		d.Code = CloseCode(binary.BigEndian.Uint16(p))
+		if !d.Code.sendable() {
+			return protoErr(CloseProtocolError, "close frame with an invalid code")
+		}
+		if !utf8.Valid(p[2:]) {
+			return protoErr(CloseInvalidFramePayloadData, "close reason is not valid UTF-8")
+		}
+		d.Reason = string(p[2:])
+	}
+	c.peerClosed(d)
+	return c.errClosed()
+}

@@ -1,0 +1,158 @@
+package wsapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// bgInbox is how many messages a background reader holds for a handler that
+// is not reading; past that it stops reading until the handler catches up.
+const bgInbox = 16
+
+// next returns the next data message for a Receive method. Unless owned is
+// true, data aliases the read buffer and is valid until the next read.
+func (c *Conn) next(ctx context.Context) (op ws.OpCode, data []byte, owned bool, err error) {
+	if c.State() == StateConnecting {
+		return 0, nil, false, errors.New("wsapi: receive before Accept: call Accept first")
+	}
+	if d := c.closed(); d != nil {
+		return 0, nil, false, d
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, nil, false, err
+	}
+	if bg := c.bg.Load(); bg != nil {
+		return bg.next(ctx)
+	}
+	if !c.reading.CompareAndSwap(false, true) {
+		if bg := c.bg.Load(); bg != nil {
+			return bg.next(ctx)
+		}
+		if c.closing.Load() != nil {
+			<-c.done // Close is reading the peer's answer
+			return 0, nil, false, c.errClosed()
+		}
+		panic("wsapi: concurrent Receive calls on one Conn: call Receive methods from one goroutine at a time")
+	}
+	c.reads.Add(1)
+	// The handler's own context needs no watching: its end closes the socket.
+	watch := ctx.Done() != nil && ctx.Done() != c.ctx.Done()
+	var stop func() bool
+	if watch {
+		c.imu.Lock()
+		c.iarmed = true
+		c.imu.Unlock()
+		stop = context.AfterFunc(ctx, c.interruptRead)
+	}
+	op, data, owned, err = c.readMessage()
+	if watch {
+		fired := !stop()
+		c.imu.Lock()
+		c.iarmed = false
+		if fired {
+			c.nc.SetReadDeadline(time.Time{})
+		}
+		c.imu.Unlock()
+	}
+	if err != nil {
+		err = c.readFailed(ctx, err)
+	}
+	c.reading.Store(false)
+	return op, data, owned, err
+}
+
+// interruptRead wakes a read blocked on behalf of a cancelled context.
+func (c *Conn) interruptRead() {
+	c.imu.Lock()
+	if c.iarmed {
+		c.nc.SetReadDeadline(aLongTimeAgo)
+	}
+	c.imu.Unlock()
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+// readFailed turns a read error into what Receive returns, ending the
+// connection when the error leaves it unusable. The caller holds the read token.
+func (c *Conn) readFailed(ctx context.Context, err error) error {
+	var pe *protocolError
+	switch {
+	case errors.As(err, &pe):
+		c.fail(pe.code, pe.reason)
+	case err == errInterrupted && ctx.Err() != nil:
+		if c.rd.op == 0 && !c.rd.frame {
+			return ctx.Err() // between messages: the connection stays usable
+		}
+		c.fail(CloseGoingAway, "receive cancelled in the middle of a message")
+		return ctx.Err()
+	case c.closed() == nil && c.closing.Load() == nil:
+		c.finish(&Disconnect{Code: CloseAbnormalClosure})
+	}
+	return c.errClosed()
+}
+
+// bgReader reads for a handler that has stopped reading, so that pings are
+// answered, the peer's close is seen and the context is cancelled when the
+// peer goes away. Once started, it is the connection's reader until the end.
+type bgReader struct {
+	c     *Conn
+	inbox chan bgMessage
+}
+
+type bgMessage struct {
+	op   ws.OpCode
+	data []byte
+}
+
+// startBackgroundReader starts a background reader unless someone reads.
+func (c *Conn) startBackgroundReader() {
+	if c.closed() != nil || !c.reading.CompareAndSwap(false, true) {
+		return
+	}
+	b := &bgReader{c: c, inbox: make(chan bgMessage, bgInbox)}
+	c.bg.Store(b)
+	go b.run()
+}
+
+func (b *bgReader) run() {
+	c := b.c
+	defer close(b.inbox)
+	for {
+		op, data, owned, err := c.readMessage()
+		if err != nil {
+			c.readFailed(context.Background(), err)
+			return
+		}
+		if !owned {
+			data = bytes.Clone(data)
+		}
+		select {
+		case b.inbox <- bgMessage{op, data}:
+		case <-c.done:
+			return
+		}
+	}
+}
+
+func (b *bgReader) next(ctx context.Context) (ws.OpCode, []byte, bool, error) {
+	select {
+	case m, ok := <-b.inbox:
+		if !ok {
+			return 0, nil, false, b.c.errClosed()
+		}
+		return m.op, m.data, true, nil
+	case <-ctx.Done():
+		return 0, nil, false, ctx.Err()
+	}
+}
+
+// interrupt state lives with the Conn; see next.
+type interruptState struct {
+	imu    sync.Mutex // guards iarmed and the read deadline it sets
+	iarmed bool       // a Receive with its own context is reading
+}

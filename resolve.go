@@ -1,0 +1,324 @@
+package wsapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strings"
+	"unsafe"
+
+	"github.com/go-playground/validator/v10"
+)
+
+// depState is one connection's run of the dependency plans: it binds values
+// from the request, resolves each dependency type once, collects every
+// binding and validation failure, and remembers what to close afterwards.
+type depState struct {
+	c         *Conn
+	r         *http.Request
+	overrides map[reflect.Type]overrideFunc
+
+	query   url.Values // parsed on first use
+	cookies []*http.Cookie
+	protos  []string
+	parsed  uint8 // bits: 1 query, 2 cookies, 4 protocols
+
+	one     [1]string // scratch for single values, to avoid allocating
+	done    []resolved
+	closers []resolved
+	errs    []FieldError
+}
+
+type resolved struct {
+	plan *depPlan
+	ptr  unsafe.Pointer // the canonical instance
+}
+
+// overrideFunc replaces the resolution of one dependency type; it returns a
+// value of that type or a pointer to one.
+type overrideFunc func(ctx context.Context, r *http.Request) (reflect.Value, error)
+
+// resolveRoot resolves plan into the struct at ptr, unless this connection
+// resolved the type already, in which case it copies that instance.
+func (s *depState) resolveRoot(ctx context.Context, p *depPlan, ptr unsafe.Pointer) error {
+	if prev := s.lookup(p); prev != nil {
+		copyStruct(p.typ, ptr, prev)
+		return nil
+	}
+	if fn := s.overrides[p.typ]; fn != nil {
+		return s.override(ctx, p, fn, ptr, false)
+	}
+	return s.resolve(ctx, p, ptr)
+}
+
+func (s *depState) lookup(p *depPlan) unsafe.Pointer {
+	for _, d := range s.done {
+		if d.plan == p {
+			return d.ptr
+		}
+	}
+	return nil
+}
+
+// resolve runs plan p into the struct at ptr: sub-dependencies first, then
+// the struct's own bound fields, validation, and its Resolve method.
+func (s *depState) resolve(ctx context.Context, p *depPlan, ptr unsafe.Pointer) error {
+	for _, in := range p.injects {
+		switch in.typ {
+		case requestType:
+			*(**http.Request)(unsafe.Add(ptr, in.offset)) = s.r
+		case connType:
+			*(**Conn)(unsafe.Add(ptr, in.offset)) = s.c
+		}
+	}
+	for _, d := range p.deps {
+		if err := s.resolveField(ctx, d, unsafe.Add(ptr, d.offset)); err != nil {
+			return err
+		}
+	}
+	before := len(s.errs)
+	var failed []string // Go names of fields that failed to bind
+	for i := range p.binds {
+		b := &p.binds[i]
+		vals, ok := s.values(b)
+		if !ok {
+			switch {
+			case b.def != nil:
+				vals = b.def
+			case b.optional:
+				continue
+			default:
+				s.errs = append(s.errs, FieldError{Loc: []string{b.src.String(), b.key}, Msg: "field required", Type: "missing"})
+				failed = append(failed, b.name)
+				continue
+			}
+		}
+		if err := b.binder.bind(unsafe.Add(ptr, b.offset), vals); err != nil {
+			be := err.(*bindError)
+			s.errs = append(s.errs, FieldError{Loc: []string{b.src.String(), b.key}, Msg: be.msg, Type: be.typ})
+			failed = append(failed, b.name)
+		}
+	}
+	if p.validate {
+		s.validate(p, ptr, failed)
+	}
+	s.done = append(s.done, resolved{p, ptr})
+	if len(s.errs) > 0 {
+		// Some value is bad: the handshake will be refused with every
+		// failure listed, so keep binding but run no Resolve method.
+		return nil
+	}
+	_ = before
+	if p.resolver {
+		r := reflect.NewAt(p.typ, ptr).Interface().(Resolver)
+		if err := r.Resolve(ctx); err != nil {
+			var ve *ValidationError
+			if errors.As(err, &ve) {
+				s.errs = append(s.errs, ve.Errors...)
+				return nil
+			}
+			return err
+		}
+	}
+	if p.closer != closeNone {
+		s.closers = append(s.closers, resolved{p, ptr})
+	}
+	return nil
+}
+
+// resolveField fills a dependency field at fp, sharing an instance already
+// resolved on this connection.
+func (s *depState) resolveField(ctx context.Context, d depField, fp unsafe.Pointer) error {
+	if prev := s.lookup(d.plan); prev != nil {
+		if d.ptr {
+			*(*unsafe.Pointer)(fp) = prev
+		} else {
+			copyStruct(d.plan.typ, fp, prev)
+		}
+		return nil
+	}
+	if fn := s.overrides[d.plan.typ]; fn != nil {
+		return s.override(ctx, d.plan, fn, fp, d.ptr)
+	}
+	target := fp
+	if d.ptr {
+		target = reflect.New(d.plan.typ).UnsafePointer()
+		*(*unsafe.Pointer)(fp) = target
+	}
+	return s.resolve(ctx, d.plan, target)
+}
+
+// override stores the value of an override function at fp: into the struct
+// at fp, or, when isPtr, as the pointer at fp, keeping a returned pointer's
+// identity so a test can inspect the instance it handed out.
+func (s *depState) override(ctx context.Context, p *depPlan, fn overrideFunc, fp unsafe.Pointer, isPtr bool) error {
+	v, err := fn(ctx, s.r)
+	if err != nil {
+		var ve *ValidationError
+		if errors.As(err, &ve) {
+			s.errs = append(s.errs, ve.Errors...)
+			return nil
+		}
+		return err
+	}
+	var inst unsafe.Pointer
+	switch {
+	case v.Kind() == reflect.Pointer && isPtr:
+		inst = v.UnsafePointer()
+		*(*unsafe.Pointer)(fp) = inst
+	case v.Kind() == reflect.Pointer:
+		inst = fp
+		copyStruct(p.typ, fp, v.UnsafePointer())
+	case isPtr:
+		nv := reflect.New(p.typ)
+		nv.Elem().Set(v)
+		inst = nv.UnsafePointer()
+		*(*unsafe.Pointer)(fp) = inst
+	default:
+		inst = fp
+		reflect.NewAt(p.typ, fp).Elem().Set(v)
+	}
+	s.done = append(s.done, resolved{p, inst})
+	if p.closer != closeNone {
+		s.closers = append(s.closers, resolved{p, inst})
+	}
+	return nil
+}
+
+func copyStruct(t reflect.Type, dst, src unsafe.Pointer) {
+	if dst == src {
+		return
+	}
+	reflect.NewAt(t, dst).Elem().Set(reflect.NewAt(t, src).Elem())
+}
+
+// values returns the raw values for b from the request, and whether the
+// request carries any.
+func (s *depState) values(b *boundField) ([]string, bool) {
+	switch b.src {
+	case srcPath:
+		s.one[0] = s.r.PathValue(b.key)
+		return s.one[:], true
+	case srcQuery:
+		if s.parsed&1 == 0 {
+			s.query, s.parsed = s.r.URL.Query(), s.parsed|1
+		}
+		v := s.query[b.key]
+		return v, len(v) > 0
+	case srcHeader:
+		v := s.r.Header[b.key]
+		return v, len(v) > 0
+	case srcCookie:
+		if s.parsed&2 == 0 {
+			s.cookies, s.parsed = s.r.Cookies(), s.parsed|2
+		}
+		var out []string
+		for _, c := range s.cookies {
+			if c.Name != b.key {
+				continue
+			}
+			if b.binder.kind != bindSlice {
+				s.one[0] = c.Value
+				return s.one[:], true
+			}
+			out = append(out, c.Value)
+		}
+		return out, len(out) > 0
+	case srcProtocol:
+		if s.parsed&4 == 0 {
+			s.protos, s.parsed = offeredProtocols(s.r), s.parsed|4
+		}
+		// The value is the entry after the marker: ["bearer", "<token>"].
+		for i, p := range s.protos {
+			if p == b.key && i+1 < len(s.protos) {
+				s.one[0] = s.protos[i+1]
+				return s.one[:], true
+			}
+		}
+	}
+	return nil, false
+}
+
+// offeredProtocols lists the subprotocols in the request's
+// Sec-WebSocket-Protocol headers, in order.
+func offeredProtocols(r *http.Request) []string {
+	var out []string
+	for _, h := range r.Header["Sec-Websocket-Protocol"] {
+		for p := range strings.SplitSeq(h, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// validate runs the struct's validate tags over its bound fields and records
+// each failure, except on fields that already failed to bind.
+func (s *depState) validate(p *depPlan, ptr unsafe.Pointer, failed []string) {
+	chk := s.c.app.checker
+	err := chk.v.StructFiltered(reflect.NewAt(p.typ, ptr).Interface(), p.filter)
+	var verrs validator.ValidationErrors
+	if !errors.As(err, &verrs) {
+		if err != nil {
+			s.errs = append(s.errs, FieldError{Loc: []string{p.typ.Name()}, Msg: err.Error(), Type: "value_error"})
+		}
+		return
+	}
+	for _, fe := range verrs {
+		name := fe.StructField()
+		if containsString(failed, name) {
+			continue
+		}
+		loc := []string{p.typ.Name(), name}
+		for _, b := range p.binds {
+			if b.name == name {
+				loc = []string{b.src.String(), b.key}
+				break
+			}
+		}
+		s.errs = append(s.errs, FieldError{Loc: loc, Msg: chk.message(fe), Type: fe.Tag()})
+	}
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// cleanup closes the resolved dependencies in reverse order of resolution,
+// logging failures: FastAPI's exit code of yield dependencies.
+func (s *depState) cleanup(ctx context.Context) {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		d := s.closers[i]
+		if err := closeDep(ctx, d); err != nil {
+			s.c.app.logger.Error("wsapi: closing dependency", "type", d.plan.typ.String(), "route", s.c.route.pattern, "err", err)
+		}
+	}
+	s.closers = nil
+}
+
+func closeDep(ctx context.Context, d resolved) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("panic: %v", v)
+		}
+	}()
+	v := reflect.NewAt(d.plan.typ, d.ptr).Interface()
+	switch d.plan.closer {
+	case closeErr:
+		return v.(interface{ Close() error }).Close()
+	case closeVoid:
+		v.(interface{ Close() }).Close()
+	case closeContext:
+		return v.(interface{ Close(context.Context) error }).Close(ctx)
+	}
+	return nil
+}

@@ -1,0 +1,341 @@
+package wsapi
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path"
+	"reflect"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"unsafe"
+
+	"github.com/wsapi-go/wsapi/internal/testhook"
+)
+
+// route is one registration of a WebSocket endpoint under its full pattern.
+type route struct {
+	app      *App
+	group    *Group
+	endpoint *Endpoint
+	pattern  string
+	deps     []*depPlan // app and group dependencies, outer first
+	plan     *depPlan   // the params struct; nil for WS handlers
+	markers  []string   // protocol-tag names, agreed on by Accept by default
+	alloc    func() unsafe.Pointer
+	invoke   func(context.Context, *Conn, unsafe.Pointer) error
+	chain    http.Handler // serveWS wrapped in the group middleware
+}
+
+func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) { rt.chain.ServeHTTP(w, r) }
+
+// checkPath panics unless every path tag in the route's dependency tree names
+// a wildcard of its pattern.
+func (rt *route) checkPath(site string) {
+	keys := map[string]string{}
+	seen := map[*depPlan]bool{}
+	for _, p := range append(slices.Clone(rt.deps), rt.plan) {
+		if p != nil {
+			p.pathKeys(seen, keys)
+		}
+	}
+	wild := patternWildcards(rt.pattern)
+	for key, field := range keys {
+		if !slices.Contains(wild, key) {
+			panic(fmt.Sprintf("wsapi: %s: route %q: field %s has path:%q but the pattern has no {%s} wildcard (it has %q)",
+				site, rt.pattern, field, key, key, wild))
+		}
+	}
+}
+
+// protocolMarkers lists the names of protocol tags in the plans' trees.
+func protocolMarkers(plans []*depPlan) []string {
+	var out []string
+	seen := map[*depPlan]bool{}
+	var walk func(p *depPlan)
+	walk = func(p *depPlan) {
+		if p == nil || seen[p] {
+			return
+		}
+		seen[p] = true
+		for _, d := range p.deps {
+			walk(d.plan)
+		}
+		for _, b := range p.binds {
+			if b.src == srcProtocol && !slices.Contains(out, b.key) {
+				out = append(out, b.key)
+			}
+		}
+	}
+	for _, p := range plans {
+		walk(p)
+	}
+	return out
+}
+
+// protocolMarker returns the first protocol-tag name the client offered.
+func (rt *route) protocolMarker(offered []string) string {
+	for _, m := range rt.markers {
+		if slices.Contains(offered, m) {
+			return m
+		}
+	}
+	return ""
+}
+
+// serveWS serves one handshake: it checks the request, resolves the
+// dependencies, and runs the handler on a goroutine of its own. ServeHTTP
+// returns once the handler has accepted or refused the connection, so that
+// net/http's per-request memory is freed while the connection lives on.
+func (rt *route) serveWS(w http.ResponseWriter, r *http.Request) {
+	a := rt.app
+	if status, msg := checkHandshake(r); status != 0 {
+		if status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", "GET")
+		}
+		if status == http.StatusUpgradeRequired {
+			w.Header().Set("Sec-WebSocket-Version", "13")
+		}
+		writeJSONError(w, status, msg, nil)
+		return
+	}
+	if !a.originAllowed(r) {
+		writeJSONError(w, http.StatusForbidden, "origin not allowed", nil)
+		return
+	}
+	if status, msg := a.admit(); status != 0 {
+		writeJSONError(w, status, msg, nil)
+		return
+	}
+	c := newConn(a, rt, w, r)
+	err := rt.resolve(r.Context(), c)
+	if err != nil {
+		c.refuse(err, nil)
+		c.deps.cleanup(c.ctx)
+		c.cancel(context.Canceled)
+		a.release()
+		testhook.Report(r.Context(), testhook.Result{Err: err, Refused: true})
+		return
+	}
+	var params unsafe.Pointer
+	if rt.plan != nil {
+		params = c.deps.lookup(rt.plan)
+	}
+	go c.run(params)
+	<-c.handoff
+}
+
+// resolve runs the route's dependency plans for c: app and group
+// dependencies, then the params struct.
+func (rt *route) resolve(ctx context.Context, c *Conn) error {
+	st := &depState{c: c, r: c.req}
+	if m := rt.app.overrides.Load(); m != nil {
+		st.overrides = *m
+	}
+	c.deps = st
+	for _, p := range rt.deps {
+		if st.lookup(p) == nil {
+			if err := st.resolveRoot(ctx, p, reflect.New(p.typ).UnsafePointer()); err != nil {
+				return err
+			}
+		}
+	}
+	if rt.plan != nil {
+		if err := st.resolveRoot(ctx, rt.plan, rt.alloc()); err != nil {
+			return err
+		}
+	}
+	if len(st.errs) > 0 {
+		return &ValidationError{Errors: st.errs}
+	}
+	return nil
+}
+
+// checkHandshake applies RFC 6455, section 4.2.1, to a request already known
+// to ask for an upgrade. It returns 0 when the request is a valid handshake.
+func checkHandshake(r *http.Request) (int, string) {
+	switch {
+	case r.Method != http.MethodGet:
+		return http.StatusMethodNotAllowed, "a WebSocket handshake must use GET"
+	case !r.ProtoAtLeast(1, 1):
+		return http.StatusHTTPVersionNotSupported, "a WebSocket handshake needs HTTP/1.1"
+	case !connectionUpgrade(r):
+		return http.StatusBadRequest, `missing "Connection: Upgrade" header`
+	}
+	switch v := r.Header.Get("Sec-WebSocket-Version"); v {
+	case "13":
+	case "":
+		return http.StatusBadRequest, "missing Sec-WebSocket-Version header"
+	default:
+		return http.StatusUpgradeRequired, "unsupported WebSocket version " + v + ": this server speaks version 13"
+	}
+	key := r.Header.Get("Sec-WebSocket-Key")
+	if b, err := base64.StdEncoding.DecodeString(key); err != nil || len(b) != 16 {
+		return http.StatusBadRequest, "missing or malformed Sec-WebSocket-Key header"
+	}
+	return 0, ""
+}
+
+func connectionUpgrade(r *http.Request) bool {
+	for _, v := range r.Header["Connection"] {
+		if headerHasToken(v, "upgrade") {
+			return true
+		}
+	}
+	return false
+}
+
+// originAllowed applies the same-origin policy of Options.OriginPatterns.
+func (a *App) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || a.opts.InsecureSkipOriginCheck {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	host := strings.ToLower(u.Host)
+	for _, p := range a.opts.OriginPatterns {
+		if ok, _ := path.Match(strings.ToLower(p), host); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// run calls the handler on the connection's own goroutine, then ends the
+// connection according to what the handler returned, closes the
+// dependencies in reverse order, and reports to a waiting test client.
+func (c *Conn) run(params unsafe.Pointer) {
+	a := c.app
+	err, panicked, stack := c.call(params)
+	if panicked != nil {
+		a.logger.Error("wsapi: handler panicked", "route", c.route.pattern, "path", c.req.URL.Path,
+			"remote", c.req.RemoteAddr, "panic", panicked, "stack", string(stack))
+	}
+	if c.State() == StateConnecting {
+		refusal := err
+		if panicked != nil {
+			refusal = errPanicked
+		}
+		c.refuse(refusal, panicked)
+	} else {
+		c.releaseHandoff() // Accept may have failed after taking the connection
+		c.end(err, panicked != nil)
+	}
+	c.deps.cleanup(c.ctx)
+	c.cancel(context.Canceled)
+	a.release()
+	result := testhook.Result{Err: err, Panic: panicked}
+	if IsDisconnect(err) || errors.Is(err, context.Canceled) && c.closed() != nil {
+		result.Err = nil
+	}
+	testhook.Report(c.req.Context(), result)
+}
+
+var errPanicked = errors.New("wsapi: handler panicked")
+
+// call runs the handler, recovering a panic.
+func (c *Conn) call(params unsafe.Pointer) (err error, panicked any, stack []byte) {
+	defer func() {
+		if v := recover(); v != nil {
+			panicked, stack = v, debug.Stack()
+		}
+	}()
+	return c.route.invoke(c.ctx, c, params), nil, nil
+}
+
+// end closes an accepted connection after its handler returned err.
+func (c *Conn) end(err error, panicked bool) {
+	var rej *RejectError
+	var ve *ValidationError
+	switch {
+	case panicked:
+		c.closeHandshake(CloseInternalServerError, "internal server error")
+	case err == nil:
+		c.closeHandshake(CloseNormalClosure, "")
+	case IsDisconnect(err):
+		c.closeHandshake(CloseNormalClosure, "")
+	case errors.As(err, &rej):
+		c.closeHandshake(rej.code(), truncateReason(rej.Reason))
+	case errors.As(err, &ve):
+		c.closeHandshake(CloseInvalidFramePayloadData, truncateReason(ve.Error()))
+	case (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) && c.ctx.Err() != nil:
+		c.closeHandshake(CloseGoingAway, "")
+	default:
+		c.app.logger.Error("wsapi: handler failed", "route", c.route.pattern, "path", c.req.URL.Path,
+			"remote", c.req.RemoteAddr, "err", err)
+		c.closeHandshake(CloseInternalServerError, "internal server error")
+	}
+	c.finish(&Disconnect{Code: CloseAbnormalClosure}) // no-op unless the close handshake failed
+}
+
+// refuse answers a handshake that will not be accepted: with an HTTP error
+// and a JSON body, or, with Options.RejectAfterAccept, by accepting and
+// closing with a close code. err is what the handler or a dependency returned.
+func (c *Conn) refuse(err error, panicked any) {
+	defer c.releaseHandoff()
+	a := c.app
+	status, code, detail := http.StatusForbidden, ClosePolicyViolation, any("connection not accepted")
+	var rej *RejectError
+	var ve *ValidationError
+	switch {
+	case err == nil:
+	case errors.As(err, &rej):
+		status, code, detail = rej.status(), rej.code(), rej.Reason
+	case errors.As(err, &ve):
+		status, code, detail = http.StatusUnprocessableEntity, ClosePolicyViolation, ve.Errors
+	default:
+		if panicked == nil {
+			a.logger.Error("wsapi: refusing connection", "route", c.route.pattern, "path", c.req.URL.Path,
+				"remote", c.req.RemoteAddr, "err", err)
+		}
+		status, code, detail = http.StatusInternalServerError, CloseInternalServerError, "internal server error"
+	}
+	if a.opts.RejectAfterAccept && c.Accept(context.Background(), nil) == nil {
+		reason := ""
+		switch d := detail.(type) {
+		case string:
+			reason = d
+		case []FieldError:
+			reason = (&ValidationError{Errors: d}).Error()
+		}
+		c.closeHandshake(code, truncateReason(reason))
+		return
+	}
+	var extra map[string]any
+	if status != http.StatusUnprocessableEntity {
+		extra = map[string]any{"code": int(code)}
+	}
+	if c.w != nil {
+		writeJSONError(c.w, status, detail, extra)
+	}
+	c.state.Store(int32(StateClosed))
+	c.closeOnce.Do(func() {
+		c.closeErr.Store(&Disconnect{Code: code})
+		close(c.done)
+	})
+}
+
+// writeJSONError writes an HTTP error with a FastAPI-style JSON body:
+// {"detail": ...} plus any extra members.
+func writeJSONError(w http.ResponseWriter, status int, detail any, extra map[string]any) {
+	body := map[string]any{"detail": detail}
+	for k, v := range extra {
+		body[k] = v
+	}
+	b, _ := json.Marshal(body)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(b)
+}

@@ -1,0 +1,277 @@
+package wsapi
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// maxHeader is the largest header of a server frame (server frames are not masked).
+const maxHeader = 10
+
+// writeBufSize bounds the frames that are copied into one buffer and written
+// with one syscall; larger frames are written as header and payload with writev.
+const writeBufSize = 4096
+
+var writeBufPool = sync.Pool{New: func() any { return new([writeBufSize]byte) }}
+
+// writer is the state of the goroutine currently writing to the socket
+// (the one that set Conn.writing).
+type writer struct {
+	hdr      [maxHeader]byte
+	iov      net.Buffers
+	vecs     [][]byte
+	deadline time.Time // the write deadline now set on the socket
+}
+
+// outFrame is one encoded frame waiting in a connection's send queue.
+type outFrame struct {
+	b    []byte     // the whole frame, header included; may be shared between connections
+	done chan error // answered once written, for callers that wait; nil otherwise
+}
+
+// putHeader writes the header of a final, unmasked frame into b and returns
+// its length.
+func putHeader(b []byte, op ws.OpCode, n int) int {
+	b[0] = 0x80 | byte(op)
+	switch {
+	case n <= 125:
+		b[1] = byte(n)
+		return 2
+	case n <= 0xffff:
+		b[1] = 126
+		binary.BigEndian.PutUint16(b[2:], uint16(n))
+		return 4
+	}
+	b[1] = 127
+	binary.BigEndian.PutUint64(b[2:], uint64(n))
+	return 10
+}
+
+// encodeFrame returns a final, unmasked frame holding payload.
+func encodeFrame(op ws.OpCode, payload []byte) []byte {
+	var hdr [maxHeader]byte
+	n := putHeader(hdr[:], op, len(payload))
+	b := make([]byte, n+len(payload))
+	copy(b, hdr[:n])
+	copy(b[n:], payload)
+	return b
+}
+
+// closePayload encodes a close frame's payload; CloseNoStatusReceived
+// encodes as an empty payload.
+func closePayload(code CloseCode, reason string) []byte {
+	if code == CloseNoStatusReceived {
+		return nil
+	}
+	p := make([]byte, 2+len(reason))
+	binary.BigEndian.PutUint16(p, uint16(code))
+	copy(p[2:], reason)
+	return p
+}
+
+// errAfterClose reports a frame offered after the close frame; it is never written.
+var errAfterClose = errors.New("wsapi: frame after the close frame")
+
+// writeMessage writes one data message, waiting until it is on the wire.
+func (c *Conn) writeMessage(ctx context.Context, op ws.OpCode, payload []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if c.State() == StateConnecting {
+		return errors.New("wsapi: send before Accept: call Accept first")
+	}
+	if err := c.writeFrame(ctx, op, payload, nil, false); err != nil {
+		if err == ctx.Err() {
+			return err
+		}
+		return c.errClosed()
+	}
+	return nil
+}
+
+// writeControl writes a ping or pong frame; after the close frame it does nothing.
+func (c *Conn) writeControl(op ws.OpCode, payload []byte) error {
+	if err := c.writeFrame(context.Background(), op, payload, nil, false); err != nil && err != errAfterClose {
+		return c.errClosed()
+	}
+	return nil
+}
+
+// writeClose writes the connection's one close frame, recording rec as the
+// reason the connection ends; local is true when this side closes first.
+// It returns errAfterClose when a close frame was already sent.
+func (c *Conn) writeClose(rec *Disconnect, local bool) error {
+	return c.writeFrame(context.Background(), ws.OpClose, closePayload(rec.Code, rec.Reason), rec, local)
+}
+
+// writeFrame writes a frame in order with every other frame of the
+// connection, waiting until it is written.
+func (c *Conn) writeFrame(ctx context.Context, op ws.OpCode, payload []byte, rec *Disconnect, local bool) error {
+	c.wmu.Lock()
+	if c.closeSent {
+		c.wmu.Unlock()
+		return errAfterClose
+	}
+	if op == ws.OpClose {
+		c.closeSent = true
+		c.closing.Store(rec)
+		if local {
+			c.localClose.Store(true)
+			c.state.CompareAndSwap(int32(StateOpen), int32(StateClosing))
+		}
+	}
+	if c.writing || len(c.queue) > 0 {
+		// Another goroutine is writing: queue a copy behind it and wait.
+		f := outFrame{b: encodeFrame(op, payload), done: make(chan error, 1)}
+		c.queue = append(c.queue, f)
+		if c.writing {
+			c.wmu.Unlock()
+		} else {
+			c.writing = true
+			c.wmu.Unlock()
+			c.drain()
+		}
+		select {
+		case err := <-f.done:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.done:
+			return errAfterClose
+		}
+	}
+	c.writing = true
+	c.wmu.Unlock()
+	if err := c.writeNow(op, payload); err != nil {
+		c.abortWrites(err)
+		return err
+	}
+	c.drain() // frames queued while we wrote; usually none
+	return nil
+}
+
+// writeNow writes one frame; the caller holds the writing role.
+func (c *Conn) writeNow(op ws.OpCode, payload []byte) error {
+	c.refreshWriteDeadline()
+	if n := len(payload); n+maxHeader <= writeBufSize {
+		buf := writeBufPool.Get().(*[writeBufSize]byte)
+		h := putHeader(buf[:], op, n)
+		copy(buf[h:], payload)
+		_, err := c.nc.Write(buf[:h+n])
+		writeBufPool.Put(buf)
+		return err
+	}
+	w := &c.wr
+	h := putHeader(w.hdr[:], op, len(payload))
+	w.vecs = append(w.vecs[:0], w.hdr[:h], payload)
+	w.iov = w.vecs
+	_, err := w.iov.WriteTo(c.nc)
+	clear(w.vecs)
+	return err
+}
+
+// drain writes queued frames, many per syscall, until the queue is empty,
+// then gives up the writing role. The caller holds the writing role.
+func (c *Conn) drain() {
+	w := &c.wr
+	var batch []outFrame
+	for {
+		c.wmu.Lock()
+		if batch != nil {
+			clear(batch)
+			c.spare = batch[:0]
+		}
+		batch = c.queue
+		if len(batch) == 0 {
+			c.writing = false
+			c.wmu.Unlock()
+			return
+		}
+		c.queue = c.spare
+		c.spare = nil
+		c.wmu.Unlock()
+
+		c.refreshWriteDeadline()
+		w.vecs = w.vecs[:0]
+		for _, f := range batch {
+			w.vecs = append(w.vecs, f.b)
+		}
+		w.iov = w.vecs
+		_, err := w.iov.WriteTo(c.nc)
+		clear(w.vecs)
+		for _, f := range batch {
+			if f.done != nil {
+				f.done <- err
+			}
+		}
+		if err != nil {
+			c.abortWrites(err)
+			return
+		}
+	}
+}
+
+// enqueue adds a frame to the send queue without waiting; a writer goroutine
+// is started when none runs. It reports false when the queue is full.
+func (c *Conn) enqueue(b []byte, limit int) bool {
+	c.wmu.Lock()
+	if c.closeSent {
+		c.wmu.Unlock()
+		return true // the connection is ending; the frame is dropped
+	}
+	if limit > 0 && len(c.queue) >= limit {
+		c.wmu.Unlock()
+		return false
+	}
+	c.queue = append(c.queue, outFrame{b: b})
+	if c.writing {
+		c.wmu.Unlock()
+		return true
+	}
+	c.writing = true
+	c.wmu.Unlock()
+	go c.drain()
+	return true
+}
+
+// refreshWriteDeadline keeps a write deadline between WriteTimeout/2 and
+// WriteTimeout ahead, touching the socket's timer only when it runs low.
+func (c *Conn) refreshWriteDeadline() {
+	t := c.app.opts.WriteTimeout
+	if t <= 0 {
+		return
+	}
+	now := time.Now()
+	if c.wr.deadline.Sub(now) < t/2 {
+		c.wr.deadline = now.Add(t)
+		c.nc.SetWriteDeadline(c.wr.deadline)
+	}
+}
+
+// abortWrites gives up the writing role after a failed write: it fails every
+// queued frame and ends the connection, since a frame may be half written.
+func (c *Conn) abortWrites(err error) {
+	c.wmu.Lock()
+	rest := c.queue
+	c.queue = nil
+	c.writing = false
+	c.closeSent = true // a half-written frame cannot be followed by anything
+	c.wmu.Unlock()
+	for _, f := range rest {
+		if f.done != nil {
+			f.done <- err
+		}
+	}
+	reason := ""
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		reason = "write timeout"
+	}
+	c.finish(&Disconnect{Code: CloseAbnormalClosure, Reason: reason})
+}

@@ -1,0 +1,272 @@
+// Package wsapitest tests wsapi apps the way clients meet them: it serves an
+// app on a real loopback socket and dials it with a real WebSocket client,
+// as net/http/httptest does for HTTP handlers and Starlette's TestClient
+// does for FastAPI.
+//
+// Every receive has a timeout (5s by default), so a broken test fails
+// instead of hanging. Conn.Close waits for the server's handler to return,
+// so a test can check cleanup right after it; a handler that panicked or
+// returned an error the test did not collect with Conn.Wait fails the test.
+package wsapitest
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wsapi-go/wsapi/internal/testhook"
+)
+
+// DefaultTimeout bounds every receive, dial and handler wait of a Client
+// made without the Timeout option.
+const DefaultTimeout = 5 * time.Second
+
+// idHeader tags a handshake so the server side can report its handler's end.
+const idHeader = "Wsapitest-Conn"
+
+// Client serves an app on a loopback listener and opens WebSocket
+// connections to it.
+type Client struct {
+	t       testing.TB
+	srv     *httptest.Server
+	timeout time.Duration
+
+	mu      sync.Mutex // guards the fields below
+	nextID  int
+	results map[string]chan testhook.Result
+	conns   []*Conn
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// Timeout sets how long receives, dials and handler waits may take before
+// the test fails. The default is DefaultTimeout.
+func Timeout(d time.Duration) Option { return func(c *Client) { c.timeout = d } }
+
+// New starts serving h (a *wsapi.App, or any handler that contains one) on a
+// loopback address. The server and every connection still open are closed
+// when the test ends.
+func New(t testing.TB, h http.Handler, opts ...Option) *Client {
+	t.Helper()
+	c := &Client{t: t, timeout: DefaultTimeout, results: map[string]chan testhook.Result{}}
+	for _, o := range opts {
+		o(c)
+	}
+	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ch := c.resultChan(r.Header.Get(idHeader)); ch != nil {
+			r = r.WithContext(testhook.With(r.Context(), func(res testhook.Result) {
+				select {
+				case ch <- res:
+				default:
+				}
+			}))
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(c.cleanup)
+	return c
+}
+
+func (c *Client) resultChan(id string) chan testhook.Result {
+	if id == "" {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.results[id]
+}
+
+func (c *Client) cleanup() {
+	c.mu.Lock()
+	conns := c.conns
+	c.conns = nil
+	c.mu.Unlock()
+	for _, ws := range conns {
+		ws.Close()
+	}
+	c.srv.Close()
+}
+
+// URL returns the server's base URL, such as "http://127.0.0.1:41234".
+func (c *Client) URL() string { return c.srv.URL }
+
+// HTTPClient returns an HTTP client for the app's plain routes.
+func (c *Client) HTTPClient() *http.Client { return c.srv.Client() }
+
+// Get sends a plain GET request for path and returns the response; the body
+// is closed when the test ends.
+func (c *Client) Get(path string) *http.Response {
+	c.t.Helper()
+	resp, err := c.srv.Client().Get(c.srv.URL + path)
+	if err != nil {
+		c.t.Fatalf("wsapitest: GET %s: %v", path, err)
+	}
+	c.t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+// DialOption sets something on one handshake request.
+type DialOption func(*dialConfig)
+
+type dialConfig struct {
+	header  http.Header
+	query   url.Values
+	cookies []*http.Cookie
+	protos  []string
+}
+
+// WithHeader adds a header to the handshake request.
+func WithHeader(key, value string) DialOption {
+	return func(d *dialConfig) { d.header.Add(key, value) }
+}
+
+// WithCookie adds a cookie to the handshake request.
+func WithCookie(name, value string) DialOption {
+	return func(d *dialConfig) { d.cookies = append(d.cookies, &http.Cookie{Name: name, Value: value}) }
+}
+
+// WithQuery adds a query parameter to the handshake URL.
+func WithQuery(key, value string) DialOption {
+	return func(d *dialConfig) { d.query.Add(key, value) }
+}
+
+// WithSubprotocols offers subprotocols, in order of preference.
+func WithSubprotocols(protos ...string) DialOption {
+	return func(d *dialConfig) { d.protos = append(d.protos, protos...) }
+}
+
+// HandshakeError is the error of a handshake the server refused: its
+// status, headers and body are those of the server's HTTP response.
+type HandshakeError struct {
+	StatusCode int
+	Header     http.Header
+	Body       []byte
+}
+
+func (e *HandshakeError) Error() string {
+	return fmt.Sprintf("wsapitest: handshake refused: %d %s: %s", e.StatusCode, http.StatusText(e.StatusCode), bytes.TrimSpace(e.Body))
+}
+
+// Connect opens a connection to path (which may carry a query string) and
+// fails the test if the handshake does not succeed.
+func (c *Client) Connect(path string, opts ...DialOption) *Conn {
+	c.t.Helper()
+	ws, err := c.Dial(path, opts...)
+	if err != nil {
+		c.t.Fatalf("wsapitest: connect %s: %v", path, err)
+	}
+	return ws
+}
+
+// Dial opens a connection to path and returns an error when the handshake
+// fails; a refused handshake returns a *HandshakeError.
+func (c *Client) Dial(path string, opts ...DialOption) (*Conn, error) {
+	cfg := dialConfig{header: http.Header{}, query: url.Values{}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	u, err := url.Parse(c.srv.URL + path)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.query) > 0 {
+		q := u.Query()
+		for k, vs := range cfg.query {
+			q[k] = append(q[k], vs...)
+		}
+		u.RawQuery = q.Encode()
+	}
+
+	c.mu.Lock()
+	c.nextID++
+	id := strconv.Itoa(c.nextID)
+	results := make(chan testhook.Result, 1)
+	c.results[id] = results
+	c.mu.Unlock()
+
+	nc, err := net.DialTimeout("tcp", u.Host, c.timeout)
+	if err != nil {
+		return nil, err
+	}
+	key := newKey()
+	req := &http.Request{
+		Method:     http.MethodGet,
+		URL:        u,
+		Host:       u.Host,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     cfg.header,
+	}
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Sec-WebSocket-Version", "13")
+	req.Header.Set("Sec-WebSocket-Key", key)
+	req.Header.Set(idHeader, id)
+	if len(cfg.protos) > 0 {
+		req.Header.Set("Sec-WebSocket-Protocol", strings.Join(cfg.protos, ", "))
+	}
+	for _, ck := range cfg.cookies {
+		req.AddCookie(ck)
+	}
+	nc.SetDeadline(time.Now().Add(c.timeout))
+	if err := req.Write(nc); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("wsapitest: writing handshake: %w", err)
+	}
+	br := bufio.NewReader(nc)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("wsapitest: reading handshake response: %w", err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		body, _ := io.ReadAll(resp.Body)
+		nc.Close()
+		return nil, &HandshakeError{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}
+	}
+	if got, want := resp.Header.Get("Sec-WebSocket-Accept"), acceptKey(key); got != want {
+		nc.Close()
+		return nil, fmt.Errorf("wsapitest: Sec-WebSocket-Accept is %q, want %q", got, want)
+	}
+	nc.SetDeadline(time.Time{})
+	ws := &Conn{
+		t:           c.t,
+		client:      c,
+		nc:          nc,
+		br:          br,
+		timeout:     c.timeout,
+		results:     results,
+		header:      resp.Header,
+		subprotocol: resp.Header.Get("Sec-WebSocket-Protocol"),
+	}
+	c.mu.Lock()
+	c.conns = append(c.conns, ws)
+	c.mu.Unlock()
+	return ws, nil
+}
+
+func newKey() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return base64.StdEncoding.EncodeToString(b[:])
+}
+
+func acceptKey(key string) string {
+	h := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	return base64.StdEncoding.EncodeToString(h[:])
+}
