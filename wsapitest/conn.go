@@ -27,11 +27,10 @@ var ErrTimeout = errors.New("wsapitest: timed out waiting for a message")
 // fail the test on error; Receive and Wait return errors instead.
 type Conn struct {
 	t           testing.TB
-	client      *Client
 	nc          net.Conn
 	br          *bufio.Reader
 	timeout     time.Duration
-	results     chan testhook.Result
+	results     chan testhook.Result // nil for DialURL connections
 	header      http.Header
 	subprotocol string
 
@@ -276,7 +275,9 @@ func (c *Conn) CloseWith(code wsapi.CloseCode, reason string) {
 		}
 	}
 	c.nc.Close()
-	c.report(c.waitHandler())
+	if c.results != nil {
+		c.report(c.waitHandler())
+	}
 }
 
 // Drop closes the TCP connection without a close frame, as a client whose
@@ -287,7 +288,9 @@ func (c *Conn) Drop() {
 		return
 	}
 	c.nc.Close()
-	c.report(c.waitHandler())
+	if c.results != nil {
+		c.report(c.waitHandler())
+	}
 }
 
 func (c *Conn) markEnded() bool {
@@ -320,6 +323,9 @@ func (c *Conn) Wait() error {
 
 func (c *Conn) waitHandler() *testhook.Result {
 	c.t.Helper()
+	if c.results == nil {
+		return nil
+	}
 	c.mu.Lock()
 	if c.result != nil {
 		defer c.mu.Unlock()

@@ -175,13 +175,53 @@ func (c *Client) Connect(path string, opts ...DialOption) *Conn {
 // Dial opens a connection to path and returns an error when the handshake
 // fails; a refused handshake returns a *HandshakeError.
 func (c *Client) Dial(path string, opts ...DialOption) (*Conn, error) {
+	u, err := url.Parse(c.srv.URL + path)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.nextID++
+	id := strconv.Itoa(c.nextID)
+	results := make(chan testhook.Result, 1)
+	c.results[id] = results
+	c.mu.Unlock()
+	ws, err := dial(c.t, u, c.timeout, id, opts)
+	if err != nil {
+		return nil, err
+	}
+	ws.results = results
+	c.mu.Lock()
+	c.conns = append(c.conns, ws)
+	c.mu.Unlock()
+	return ws, nil
+}
+
+// DialURL opens a connection to a server outside the test, such as a
+// running example program, at a ws:// URL. Its Close does not wait for a
+// handler, which it cannot see; the connection is closed when the test ends.
+func DialURL(t testing.TB, rawURL string, opts ...DialOption) (*Conn, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	ws, err := dial(t, u, DefaultTimeout, "", opts)
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(ws.Close)
+	return ws, nil
+}
+
+func dial(t testing.TB, u *url.URL, timeout time.Duration, id string, opts []DialOption) (*Conn, error) {
 	cfg := dialConfig{header: http.Header{}, query: url.Values{}}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	u, err := url.Parse(c.srv.URL + path)
-	if err != nil {
-		return nil, err
+	switch u.Scheme {
+	case "ws", "http":
+		u.Scheme = "http"
+	default:
+		return nil, fmt.Errorf("wsapitest: unsupported scheme %q (use ws:// or http://)", u.Scheme)
 	}
 	if len(cfg.query) > 0 {
 		q := u.Query()
@@ -190,15 +230,7 @@ func (c *Client) Dial(path string, opts ...DialOption) (*Conn, error) {
 		}
 		u.RawQuery = q.Encode()
 	}
-
-	c.mu.Lock()
-	c.nextID++
-	id := strconv.Itoa(c.nextID)
-	results := make(chan testhook.Result, 1)
-	c.results[id] = results
-	c.mu.Unlock()
-
-	nc, err := net.DialTimeout("tcp", u.Host, c.timeout)
+	nc, err := net.DialTimeout("tcp", u.Host, timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -216,14 +248,16 @@ func (c *Client) Dial(path string, opts ...DialOption) (*Conn, error) {
 	req.Header.Set("Connection", "Upgrade")
 	req.Header.Set("Sec-WebSocket-Version", "13")
 	req.Header.Set("Sec-WebSocket-Key", key)
-	req.Header.Set(idHeader, id)
+	if id != "" {
+		req.Header.Set(idHeader, id)
+	}
 	if len(cfg.protos) > 0 {
 		req.Header.Set("Sec-WebSocket-Protocol", strings.Join(cfg.protos, ", "))
 	}
 	for _, ck := range cfg.cookies {
 		req.AddCookie(ck)
 	}
-	nc.SetDeadline(time.Now().Add(c.timeout))
+	nc.SetDeadline(time.Now().Add(timeout))
 	if err := req.Write(nc); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("wsapitest: writing handshake: %w", err)
@@ -244,20 +278,14 @@ func (c *Client) Dial(path string, opts ...DialOption) (*Conn, error) {
 		return nil, fmt.Errorf("wsapitest: Sec-WebSocket-Accept is %q, want %q", got, want)
 	}
 	nc.SetDeadline(time.Time{})
-	ws := &Conn{
-		t:           c.t,
-		client:      c,
+	return &Conn{
+		t:           t,
 		nc:          nc,
 		br:          br,
-		timeout:     c.timeout,
-		results:     results,
+		timeout:     timeout,
 		header:      resp.Header,
 		subprotocol: resp.Header.Get("Sec-WebSocket-Protocol"),
-	}
-	c.mu.Lock()
-	c.conns = append(c.conns, ws)
-	c.mu.Unlock()
-	return ws, nil
+	}, nil
 }
 
 func newKey() string {
