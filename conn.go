@@ -84,6 +84,9 @@ type Conn struct {
 	closeSent bool // a close frame was written or queued: nothing may follow it
 	wr        writer
 
+	fmu       sync.Mutex // guards finishers
+	finishers []func()   // run once the connection is over; nil after that
+
 	closing    atomic.Pointer[Disconnect] // the record sent with our close frame
 	localClose atomic.Bool                // this side sent the first close frame
 	closeOnce  sync.Once
@@ -208,6 +211,14 @@ func (c *Conn) Accept(ctx context.Context, opts *AcceptOptions) error {
 	c.state.Store(int32(StateOpen))
 	c.app.track(c)
 	c.releaseHandoff()
+	// Broadcasts queued while connecting go out now.
+	c.wmu.Lock()
+	start := len(c.queue) > 0 && !c.writing
+	c.writing = c.writing || start
+	c.wmu.Unlock()
+	if start {
+		go c.drain()
+	}
 	return nil
 }
 
@@ -248,7 +259,26 @@ func (c *Conn) finish(d *Disconnect) {
 		c.cancel(d)
 		close(c.done)
 		c.app.untrack(c)
+		c.fmu.Lock()
+		fs := c.finishers
+		c.finishers = nil
+		c.fmu.Unlock()
+		for _, f := range fs {
+			f()
+		}
 	})
+}
+
+// onFinish registers f to run when the connection is over. It reports false,
+// without registering, when it is over already.
+func (c *Conn) onFinish(f func()) bool {
+	c.fmu.Lock()
+	defer c.fmu.Unlock()
+	if c.closed() != nil {
+		return false
+	}
+	c.finishers = append(c.finishers, f)
+	return true
 }
 
 // errClosed returns the error every operation returns once the connection

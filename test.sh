@@ -8,7 +8,7 @@ status=0
 while IFS= read -r mod; do
   dir=$(dirname "$mod")
   echo "== $dir"
-  if ! (cd "$dir" && go vet ./... && go test -race -count=1 "$@" ./...); then
+  if ! (cd "$dir" && GOWORK=off go vet ./... && GOWORK=off go test -race -count=1 "$@" ./...); then
     status=1
   fi
 done < <(find . -name go.mod -not -path './.git/*' | sort)

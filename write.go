@@ -231,7 +231,8 @@ func (c *Conn) enqueue(b []byte, limit int) bool {
 		return false
 	}
 	c.queue = append(c.queue, outFrame{b: b})
-	if c.writing {
+	if c.writing || c.State() == StateConnecting {
+		// Accept starts the writer once the handshake is answered.
 		c.wmu.Unlock()
 		return true
 	}
@@ -239,6 +240,21 @@ func (c *Conn) enqueue(b []byte, limit int) bool {
 	c.wmu.Unlock()
 	go c.drain()
 	return true
+}
+
+// closeSlow closes a client that cannot keep up: the frames queued for it
+// are dropped, so that the close frame goes out next.
+func (c *Conn) closeSlow(code CloseCode) {
+	c.wmu.Lock()
+	rest := c.queue
+	c.queue = nil
+	c.wmu.Unlock()
+	for _, f := range rest {
+		if f.done != nil {
+			f.done <- errAfterClose
+		}
+	}
+	c.closeHandshake(code, "client too slow: send queue full")
 }
 
 // refreshWriteDeadline keeps a write deadline between WriteTimeout/2 and

@@ -1,0 +1,399 @@
+package wsapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/gobwas/ws"
+)
+
+// OverflowPolicy says what a Manager does with a client whose send queue is
+// full: a client that cannot keep up with the broadcasts.
+type OverflowPolicy int
+
+// Overflow policies.
+const (
+	// OverflowTryAgainLater closes the client with CloseTryAgainLater (1013):
+	// it may reconnect and catch up. The default.
+	OverflowTryAgainLater OverflowPolicy = iota
+	// OverflowPolicyViolation closes the client with ClosePolicyViolation (1008).
+	OverflowPolicyViolation
+	// OverflowDrop drops the message for that client only and keeps it connected.
+	OverflowDrop
+)
+
+// ManagerOptions configures a Manager. A nil *ManagerOptions means defaults.
+type ManagerOptions struct {
+	// Topic names the channel this manager's broadcasts travel on once it
+	// uses a broker (see Manager.UseBroker); managers sharing a broker and a
+	// topic form one audience. Default "wsapi".
+	Topic string
+	// QueueSize is how many broadcast frames may wait for one client before
+	// OnOverflow applies. Default 256.
+	QueueSize int
+	// OnOverflow is what happens to a client whose queue is full. Default
+	// OverflowTryAgainLater.
+	OnOverflow OverflowPolicy
+	// Logger receives broker errors. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Manager tracks connections and broadcasts to them: the ConnectionManager of
+// FastAPI's tutorial, made safe for slow clients and for many processes.
+//
+// A broadcast encodes its frame once and queues the same bytes for every
+// receiver; each connection drains its own bounded queue, so Broadcast never
+// waits on a client, and one slow or dead client cannot stall the others.
+// Each client receives the messages of one sender in the order they were
+// sent. A connection that ends leaves the manager and its rooms by itself.
+// All methods are safe for concurrent use.
+type Manager struct {
+	opts   ManagerOptions
+	logger *slog.Logger
+	id     [16]byte // tells this manager's broadcasts from others' on the broker
+
+	bmu    sync.Mutex // guards unsub; broker is read lock-free
+	broker atomic.Pointer[Broker]
+	unsub  func() error
+
+	mu    sync.RWMutex // guards conns and rooms
+	conns map[*Conn]*member
+	rooms map[string]map[*Conn]struct{}
+
+	dropped atomic.Uint64
+}
+
+type member struct {
+	rooms []string
+}
+
+// NewManager returns a Manager for the connections of this process. Call
+// UseBroker to share its broadcasts with other processes.
+func NewManager(opts *ManagerOptions) *Manager {
+	m := &Manager{conns: map[*Conn]*member{}, rooms: map[string]map[*Conn]struct{}{}}
+	if opts != nil {
+		m.opts = *opts
+	}
+	if m.opts.Topic == "" {
+		m.opts.Topic = "wsapi"
+	}
+	if m.opts.QueueSize <= 0 {
+		m.opts.QueueSize = 256
+	}
+	m.logger = m.opts.Logger
+	if m.logger == nil {
+		m.logger = slog.Default()
+	}
+	m.id = newManagerID()
+	return m
+}
+
+// UseBroker makes the manager share broadcasts and rooms with every manager
+// subscribed to the same broker and topic, on this process or others: it
+// subscribes to the topic, and from then on every broadcast is published
+// too. It returns an error when the broker refuses the subscription.
+func (m *Manager) UseBroker(ctx context.Context, b Broker) error {
+	m.bmu.Lock()
+	defer m.bmu.Unlock()
+	if m.unsub != nil {
+		return errors.New("wsapi: UseBroker: the manager already uses a broker")
+	}
+	unsub, err := b.Subscribe(ctx, m.opts.Topic, m.receive)
+	if err != nil {
+		return fmt.Errorf("wsapi: UseBroker: subscribing to topic %q: %w", m.opts.Topic, err)
+	}
+	m.unsub = unsub
+	m.broker.Store(&b)
+	return nil
+}
+
+// Close stops the manager's use of its broker. Connections stay open.
+func (m *Manager) Close() error {
+	m.bmu.Lock()
+	defer m.bmu.Unlock()
+	m.broker.Store(nil)
+	if m.unsub == nil {
+		return nil
+	}
+	err := m.unsub()
+	m.unsub = nil
+	return err
+}
+
+// Connect adds ws to the manager and accepts it if the handler has not yet.
+// It registers before accepting, so a client that sees its handshake
+// succeed receives every broadcast sent after that.
+func (m *Manager) Connect(ctx context.Context, ws *Conn) error {
+	m.mu.Lock()
+	if _, ok := m.conns[ws]; ok {
+		m.mu.Unlock()
+		return nil
+	}
+	m.conns[ws] = &member{}
+	m.mu.Unlock()
+	if !ws.onFinish(func() { m.Disconnect(ws) }) {
+		m.Disconnect(ws) // it ended meanwhile
+		return ws.errClosed()
+	}
+	if ws.State() == StateConnecting {
+		if err := ws.Accept(ctx, nil); err != nil {
+			m.Disconnect(ws)
+			return err
+		}
+	}
+	return nil
+}
+
+// Disconnect removes ws from the manager and from every room. It does not
+// close the connection. Calling it again does nothing.
+func (m *Manager) Disconnect(ws *Conn) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	mem, ok := m.conns[ws]
+	if !ok {
+		return
+	}
+	for _, r := range mem.rooms {
+		m.leaveLocked(ws, r)
+	}
+	delete(m.conns, ws)
+}
+
+// Join adds ws, which must be connected to the manager, to a room.
+func (m *Manager) Join(ws *Conn, room string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	mem, ok := m.conns[ws]
+	if !ok {
+		return errors.New("wsapi: Join: the connection is not in the manager; call Connect first")
+	}
+	if slices.Contains(mem.rooms, room) {
+		return nil
+	}
+	mem.rooms = append(mem.rooms, room)
+	set := m.rooms[room]
+	if set == nil {
+		set = map[*Conn]struct{}{}
+		m.rooms[room] = set
+	}
+	set[ws] = struct{}{}
+	return nil
+}
+
+// Leave removes ws from a room.
+func (m *Manager) Leave(ws *Conn, room string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if mem, ok := m.conns[ws]; ok {
+		if i := slices.Index(mem.rooms, room); i >= 0 {
+			mem.rooms = slices.Delete(mem.rooms, i, i+1)
+			m.leaveLocked(ws, room)
+		}
+	}
+}
+
+func (m *Manager) leaveLocked(ws *Conn, room string) {
+	set := m.rooms[room]
+	delete(set, ws)
+	if len(set) == 0 {
+		delete(m.rooms, room)
+	}
+}
+
+// Rooms returns the rooms ws is in.
+func (m *Manager) Rooms(ws *Conn) []string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if mem, ok := m.conns[ws]; ok {
+		return slices.Clone(mem.rooms)
+	}
+	return nil
+}
+
+// Len returns how many connections of this process the manager holds.
+func (m *Manager) Len() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.conns)
+}
+
+// Conns iterates over a snapshot of this process's connections.
+func (m *Manager) Conns() iter.Seq[*Conn] { return m.all().Conns() }
+
+// Dropped returns how many messages were dropped for slow clients under
+// OverflowDrop.
+func (m *Manager) Dropped() uint64 { return m.dropped.Load() }
+
+// SendPersonal sends text to one connection, in order with the broadcasts
+// queued for it: the tutorial's send_personal_message.
+func (m *Manager) SendPersonal(ctx context.Context, ws *Conn, text string) error {
+	return ws.SendText(ctx, text)
+}
+
+// Broadcast sends text to every connection, on every process sharing the
+// broker. It returns once the message is queued for local clients and
+// published; an error reports a broker failure (local clients still get
+// the message) or a cancelled ctx.
+func (m *Manager) Broadcast(ctx context.Context, text string) error {
+	return m.all().Broadcast(ctx, text)
+}
+
+// BroadcastBytes sends a binary message to every connection.
+func (m *Manager) BroadcastBytes(ctx context.Context, b []byte) error {
+	return m.all().BroadcastBytes(ctx, b)
+}
+
+// BroadcastJSON sends v, encoded once as compact JSON, to every connection.
+func (m *Manager) BroadcastJSON(ctx context.Context, v any) error {
+	return m.all().BroadcastJSON(ctx, v)
+}
+
+// BroadcastTo sends text to every connection in room, on every process.
+func (m *Manager) BroadcastTo(ctx context.Context, room, text string) error {
+	return m.Room(room).Broadcast(ctx, text)
+}
+
+// Room returns the audience of one room.
+func (m *Manager) Room(name string) Audience { return Audience{m: m, room: name, inRoom: true} }
+
+// Except returns the audience of every connection but ws, such as everyone
+// but the sender.
+func (m *Manager) Except(ws *Conn) Audience { return Audience{m: m, except: ws} }
+
+func (m *Manager) all() Audience { return Audience{m: m} }
+
+// Audience is a set of a manager's connections to broadcast to: everyone, a
+// room, either without one connection. Build it with Manager.Room and
+// Manager.Except; the zero value is unusable.
+type Audience struct {
+	m      *Manager
+	room   string
+	inRoom bool
+	except *Conn
+}
+
+// Except returns the audience without ws.
+func (a Audience) Except(ws *Conn) Audience { a.except = ws; return a }
+
+// Broadcast sends text to the audience.
+func (a Audience) Broadcast(ctx context.Context, text string) error {
+	return a.send(ctx, ws.OpText, unsafe.Slice(unsafe.StringData(text), len(text)))
+}
+
+// BroadcastBytes sends a binary message to the audience.
+func (a Audience) BroadcastBytes(ctx context.Context, b []byte) error {
+	return a.send(ctx, ws.OpBinary, b)
+}
+
+// BroadcastJSON sends v, encoded once as compact JSON, to the audience.
+func (a Audience) BroadcastJSON(ctx context.Context, v any) error {
+	buf, err := marshalJSON(v)
+	if err != nil {
+		return err
+	}
+	err = a.send(ctx, ws.OpText, buf.Bytes())
+	putJSONBuffer(buf)
+	return err
+}
+
+// Len returns how many connections of this process are in the audience.
+func (a Audience) Len() int {
+	n := 0
+	for range a.Conns() {
+		n++
+	}
+	return n
+}
+
+// Conns iterates over a snapshot of this process's connections in the audience.
+func (a Audience) Conns() iter.Seq[*Conn] {
+	return func(yield func(*Conn) bool) {
+		for _, c := range a.snapshot(nil) {
+			if !yield(c) {
+				return
+			}
+		}
+	}
+}
+
+func (a Audience) snapshot(dst []*Conn) []*Conn {
+	m := a.m
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if a.inRoom {
+		for c := range m.rooms[a.room] {
+			if c != a.except {
+				dst = append(dst, c)
+			}
+		}
+		return dst
+	}
+	for c := range m.conns {
+		if c != a.except {
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+func (a Audience) send(ctx context.Context, op ws.OpCode, payload []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	a.m.deliver(a.room, a.inRoom, a.except, encodeFrame(op, payload))
+	if b := a.m.broker.Load(); b != nil {
+		env := encodeEnvelope(a.m.id, op, a.room, a.inRoom, payload)
+		if err := (*b).Publish(ctx, a.m.opts.Topic, env); err != nil {
+			return fmt.Errorf("wsapi: broadcast reached this process's clients only: publishing to the broker: %w", err)
+		}
+	}
+	return nil
+}
+
+var conns64Pool = sync.Pool{New: func() any { s := make([]*Conn, 0, 64); return &s }}
+
+// deliver queues one encoded frame for every local connection of the audience.
+func (m *Manager) deliver(room string, inRoom bool, except *Conn, frame []byte) {
+	ps := conns64Pool.Get().(*[]*Conn)
+	targets := Audience{m: m, room: room, inRoom: inRoom, except: except}.snapshot((*ps)[:0])
+	for _, c := range targets {
+		if !c.enqueue(frame, m.opts.QueueSize) {
+			m.overflow(c)
+		}
+	}
+	clear(targets)
+	*ps = targets[:0]
+	conns64Pool.Put(ps)
+}
+
+// overflow applies the overflow policy to a client whose queue is full.
+func (m *Manager) overflow(c *Conn) {
+	switch m.opts.OnOverflow {
+	case OverflowDrop:
+		m.dropped.Add(1)
+	case OverflowPolicyViolation:
+		go c.closeSlow(ClosePolicyViolation)
+	default:
+		go c.closeSlow(CloseTryAgainLater)
+	}
+}
+
+// receive delivers a broadcast published by another process.
+func (m *Manager) receive(env []byte) {
+	origin, op, room, inRoom, payload, err := decodeEnvelope(env)
+	if err != nil {
+		m.logger.Error("wsapi: dropping a malformed broadcast from the broker", "topic", m.opts.Topic, "err", err)
+		return
+	}
+	if origin == m.id {
+		return // delivered locally when it was sent
+	}
+	m.deliver(room, inRoom, nil, encodeFrame(op, payload))
+}
