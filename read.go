@@ -212,7 +212,7 @@ func (c *Conn) checkHeader(h frameHeader) error {
 		return protoErr(CloseProtocolError, "control frame payload over 125 bytes")
 	case h.op == ws.OpContinuation && c.rd.op == 0:
 		return protoErr(CloseProtocolError, "continuation frame without a message to continue")
-	case h.op.IsData() && c.rd.op != 0:
+	case (h.op == ws.OpText || h.op == ws.OpBinary) && c.rd.op != 0:
 		return protoErr(CloseProtocolError, "new data message inside an unfinished one")
 	}
 	return nil

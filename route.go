@@ -236,8 +236,9 @@ func (c *Conn) run(params unsafe.Pointer) {
 	c.cancel(context.Canceled)
 	a.release()
 	result := testhook.Result{Err: err, Panic: panicked}
-	if IsDisconnect(err) || errors.Is(err, context.Canceled) && c.closed() != nil {
-		result.Err = nil
+	var rej *RejectError
+	if IsDisconnect(err) || errors.As(err, &rej) || errors.Is(err, context.Canceled) && c.closed() != nil {
+		result.Err = nil // a quiet end, not a failure
 	}
 	testhook.Report(c.req.Context(), result)
 }

@@ -210,6 +210,18 @@ func (c *Conn) Receive() (wsapi.MessageType, []byte, error) {
 	}
 }
 
+// ReadFrame reads one frame exactly as the server sent it, answering
+// nothing: for tests of pings, fragmentation and close frames. Mixing it
+// with Receive in the middle of a fragmented message is up to the test.
+func (c *Conn) ReadFrame() (ws.Frame, error) {
+	c.nc.SetReadDeadline(time.Now().Add(c.timeout))
+	f, err := ws.ReadFrame(c.br)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return f, ErrTimeout
+	}
+	return f, err
+}
+
 // end records how the server ended the connection and closes the socket.
 func (c *Conn) end(d *wsapi.Disconnect) *wsapi.Disconnect {
 	c.mu.Lock()
@@ -351,7 +363,7 @@ func (c *Conn) report(res *testhook.Result) {
 	c.mu.Lock()
 	collected := c.collected
 	c.mu.Unlock()
-	if res == nil || collected {
+	if res == nil || collected || res.Refused {
 		return
 	}
 	switch {

@@ -1,0 +1,510 @@
+package wsapi_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/wsapi-go/wsapi"
+	"github.com/wsapi-go/wsapi/wsapitest"
+)
+
+// logBuffer is a concurrency-safe log sink for asserting what was logged.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func quietApp(opts *wsapi.Options) (*wsapi.App, *logBuffer) {
+	logs := &logBuffer{}
+	o := wsapi.Options{}
+	if opts != nil {
+		o = *opts
+	}
+	o.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	return wsapi.New(&o), logs
+}
+
+func TestMessageKinds(t *testing.T) {
+	app, _ := quietApp(nil)
+	type Item struct {
+		Name  string `json:"name" validate:"required"`
+		Count int    `json:"count" validate:"min=1"`
+	}
+	app.WS("/kinds", func(ctx context.Context, ws *wsapi.Conn) error {
+		if err := ws.Accept(ctx, nil); err != nil {
+			return err
+		}
+		b, err := ws.ReceiveBytes(ctx)
+		if err != nil {
+			return err
+		}
+		if err := ws.SendBytes(ctx, append([]byte("bin:"), b...)); err != nil {
+			return err
+		}
+		for {
+			item, err := wsapi.ReceiveAs[Item](ctx, ws)
+			var ve *wsapi.ValidationError
+			if errors.As(err, &ve) {
+				if err := ws.SendJSON(ctx, ve); err != nil { // answer and keep going
+					return err
+				}
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			return ws.SendJSON(ctx, map[string]any{"got": item.Name, "html": "<b>&</b>", "text": "数据"})
+		}
+	})
+	c := wsapitest.New(t, app)
+	ws := c.Connect("/kinds")
+	ws.SendBytes([]byte{0, 1, 2})
+	if got := ws.ReceiveBytes(); !bytes.Equal(got, []byte("bin:\x00\x01\x02")) {
+		t.Fatalf("binary echo %q", got)
+	}
+	ws.SendText(`{"name": 5}`)
+	if got := ws.ReceiveText(); !strings.Contains(got, `"loc":["message","name"]`) || !strings.Contains(got, `"type":"type_error"`) {
+		t.Fatalf("type error reply %s", got)
+	}
+	ws.SendText(`{"name": "x", "count": 0`)
+	if got := ws.ReceiveText(); !strings.Contains(got, `"type":"json_invalid"`) {
+		t.Fatalf("syntax error reply %s", got)
+	}
+	ws.SendText(`{"count": 0}`)
+	got := ws.ReceiveText()
+	if !strings.Contains(got, `"loc":["message","name"]`) || !strings.Contains(got, `"loc":["message","count"]`) {
+		t.Fatalf("validation reply %s", got)
+	}
+	ws.SendBytes([]byte(`{"name": "ok", "count": 2}`)) // JSON may come in a binary message
+	if got := ws.ReceiveText(); got != `{"got":"ok","html":"<b>&</b>","text":"数据"}` {
+		t.Fatalf("JSON is not compact UTF-8 without HTML escaping: %s", got)
+	}
+	ws.ExpectClose(wsapi.CloseNormalClosure)
+}
+
+func TestWrongMessageTypeCloses1003(t *testing.T) {
+	app, _ := quietApp(nil)
+	app.WS("/text", echo(""))
+	app.WS("/bytes", func(ctx context.Context, ws *wsapi.Conn) error {
+		if err := ws.Accept(ctx, nil); err != nil {
+			return err
+		}
+		_, err := ws.ReceiveBytes(ctx)
+		return err
+	})
+	c := wsapitest.New(t, app)
+	ws := c.Connect("/text")
+	ws.SendBytes([]byte("x"))
+	ws.ExpectClose(wsapi.CloseUnsupportedData)
+	ws = c.Connect("/bytes")
+	ws.SendText("x")
+	ws.ExpectClose(wsapi.CloseUnsupportedData)
+}
+
+func TestProtocolErrorCodes(t *testing.T) {
+	app, _ := quietApp(&wsapi.Options{ReadLimit: 1024})
+	app.WS("/ws", echo(""))
+	tests := []struct {
+		name string
+		send func(ws *wsapitest.Conn)
+		code wsapi.CloseCode
+	}{
+		{"invalid UTF-8", func(ws *wsapitest.Conn) { ws.WriteFrame(true, ws_OpText, []byte{0xff, 0xfe}) }, wsapi.CloseInvalidFramePayloadData},
+		{"UTF-8 split invalid across fragments", func(ws *wsapitest.Conn) {
+			ws.WriteFrame(false, ws_OpText, []byte{0xe2, 0x82})
+			ws.WriteFrame(true, ws_OpContinuation, []byte{0x28})
+		}, wsapi.CloseInvalidFramePayloadData},
+		{"over the read limit", func(ws *wsapitest.Conn) { ws.SendText(strings.Repeat("a", 1025)) }, wsapi.CloseMessageTooBig},
+		{"over the limit in fragments", func(ws *wsapitest.Conn) {
+			ws.WriteFrame(false, ws_OpBinary, make([]byte, 600))
+			ws.WriteFrame(true, ws_OpContinuation, make([]byte, 600))
+		}, wsapi.CloseMessageTooBig},
+		{"continuation without start", func(ws *wsapitest.Conn) { ws.WriteFrame(true, ws_OpContinuation, []byte("x")) }, wsapi.CloseProtocolError},
+		{"reserved opcode", func(ws *wsapitest.Conn) { ws.WriteFrame(true, 3, nil) }, wsapi.CloseProtocolError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ws := wsapitest.New(t, app).Connect("/ws")
+			tt.send(ws)
+			ws.ExpectClose(tt.code)
+			ws.Close()
+		})
+	}
+	// The server kept serving through all of that.
+	roundTrip(t, wsapitest.New(t, app).Connect("/ws"), "still", "still")
+}
+
+func TestFragmentsAndControlFramesBetweenThem(t *testing.T) {
+	app, _ := quietApp(nil)
+	app.WS("/ws", echo("got:"))
+	c := wsapitest.New(t, app)
+	ws := c.Connect("/ws")
+	ws.WriteFrame(false, ws_OpText, []byte("hel"))
+	ws.WriteFrame(true, ws_OpPing, []byte("p"))
+	ws.WriteFrame(false, ws_OpContinuation, []byte("lo "))
+	ws.WriteFrame(true, ws_OpPong, nil) // unsolicited: ignored
+	ws.WriteFrame(true, ws_OpContinuation, []byte("数据"))
+	if got := ws.ReceiveText(); got != "got:hello 数据" {
+		t.Fatalf("got %q", got)
+	}
+	ws.Close()
+}
+
+func TestHandlerEndings(t *testing.T) {
+	app, logs := quietApp(nil)
+	ended := make(chan string, 10)
+	app.WS("/nil", func(ctx context.Context, ws *wsapi.Conn) error { return ws.Accept(ctx, nil) })
+	app.WS("/error", func(ctx context.Context, ws *wsapi.Conn) error {
+		ws.Accept(ctx, nil)
+		return errors.New("database is down")
+	})
+	app.WS("/panic", func(ctx context.Context, ws *wsapi.Conn) error {
+		ws.Accept(ctx, nil)
+		panic("boom")
+	})
+	app.WS("/reject", func(ctx context.Context, ws *wsapi.Conn) error {
+		ws.Accept(ctx, nil)
+		return wsapi.Reject(4000, strings.Repeat("é", 100)) // 200 bytes: cut to 123
+	})
+	app.WS("/refuse", func(ctx context.Context, ws *wsapi.Conn) error { return nil }) // never accepts
+	app.WS("/panic-before", func(ctx context.Context, ws *wsapi.Conn) error { panic("early") })
+	app.WS("/disconnect", func(ctx context.Context, ws *wsapi.Conn) error {
+		ws.Accept(ctx, nil)
+		_, err := ws.ReceiveText(ctx)
+		var d *wsapi.Disconnect
+		if errors.As(err, &d) {
+			ended <- fmt.Sprintf("%d %s", d.Code, d.Reason)
+		}
+		return err
+	})
+	c := wsapitest.New(t, app)
+
+	c.Connect("/nil").ExpectClose(wsapi.CloseNormalClosure)
+
+	ws := c.Connect("/error")
+	if reason := ws.ExpectClose(wsapi.CloseInternalServerError); strings.Contains(reason, "database") {
+		t.Fatalf("the close reason leaks the error: %q", reason)
+	}
+	if err := ws.Wait(); err == nil || !strings.Contains(err.Error(), "database is down") {
+		t.Fatalf("Wait = %v", err)
+	}
+
+	ws = c.Connect("/panic")
+	ws.ExpectClose(wsapi.CloseInternalServerError)
+	if err := ws.Wait(); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("Wait = %v", err)
+	}
+
+	ws = c.Connect("/reject")
+	reason := ws.ExpectClose(4000)
+	if len(reason) > 123 || !strings.HasPrefix(reason, "éé") || !utf8Valid(reason) {
+		t.Fatalf("reason %d bytes %q: want at most 123 bytes of valid UTF-8", len(reason), reason)
+	}
+
+	if status, body := handshakeStatus(t, c, "/refuse"); status != http.StatusForbidden {
+		t.Fatalf("handler returned without accepting: %d %s", status, body)
+	}
+	if status, body := handshakeStatus(t, c, "/panic-before"); status != http.StatusInternalServerError || strings.Contains(body, "early") {
+		t.Fatalf("panic before accept: %d %s", status, body)
+	}
+
+	ws = c.Connect("/disconnect")
+	ws.CloseWith(wsapi.CloseGoingAway, "Going Away")
+	if got := <-ended; got != "1001 Going Away" {
+		t.Fatalf("handler saw %q, want the peer's code and reason exactly", got)
+	}
+
+	out := logs.String()
+	for _, want := range []string{"database is down", "boom", "early"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("logs lack %q:\n%s", want, out)
+		}
+	}
+	roundTripAfter(t, c)
+}
+
+func roundTripAfter(t *testing.T, c *wsapitest.Client) {
+	t.Helper()
+	ws, err := c.Dial("/disconnect")
+	if err != nil {
+		t.Fatalf("the server stopped serving: %v", err)
+	}
+	ws.Close()
+}
+
+func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
+
+func TestContextCancelledWhenPeerLeavesAndHandlerNeverReads(t *testing.T) {
+	app, _ := quietApp(nil)
+	cause := make(chan error, 1)
+	app.WS("/send-only", func(ctx context.Context, ws *wsapi.Conn) error {
+		if err := ws.Accept(ctx, nil); err != nil {
+			return err
+		}
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				cause <- context.Cause(ctx)
+				return nil
+			case <-tick.C:
+				// Sending would eventually fail too; do nothing, to prove
+				// the context alone notices the disconnect.
+			}
+		}
+	})
+	c := wsapitest.New(t, app)
+	ws := c.Connect("/send-only")
+	ws.CloseWith(wsapi.CloseGoingAway, "bye")
+	select {
+	case err := <-cause:
+		var d *wsapi.Disconnect
+		if !errors.As(err, &d) || d.Code != wsapi.CloseGoingAway || d.Reason != "bye" {
+			t.Fatalf("cause %v, want the peer's Disconnect", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ctx was not cancelled after the peer closed")
+	}
+
+	ws = c.Connect("/send-only")
+	ws.Drop() // no close frame at all
+	select {
+	case err := <-cause:
+		if wsapi.CloseStatus(err) != wsapi.CloseAbnormalClosure {
+			t.Fatalf("cause %v, want 1006", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ctx was not cancelled after the peer dropped")
+	}
+}
+
+func TestConcurrentSenders(t *testing.T) {
+	app, _ := quietApp(nil)
+	const senders, each = 8, 200
+	app.WS("/fan", func(ctx context.Context, ws *wsapi.Conn) error {
+		if err := ws.Accept(ctx, nil); err != nil {
+			return err
+		}
+		var wg sync.WaitGroup
+		for s := range senders {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range each {
+					if err := ws.SendText(ctx, fmt.Sprintf("%d:%d:%s", s, i, strings.Repeat("x", i*37%5000))); err != nil {
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		_, err := ws.ReceiveText(ctx)
+		return err
+	})
+	c := wsapitest.New(t, app)
+	ws := c.Connect("/fan")
+	next := make([]int, senders)
+	for range senders * each {
+		var s, i int
+		var pad string
+		msg := ws.ReceiveText()
+		if _, err := fmt.Sscanf(msg, "%d:%d:%s", &s, &i, &pad); err != nil && !strings.HasSuffix(msg, ":") {
+			t.Fatalf("garbled message %q: %v", msg, err)
+		}
+		if i != next[s] {
+			t.Fatalf("sender %d: got message %d, want %d (each sender's order must hold)", s, i, next[s])
+		}
+		next[s]++
+	}
+	ws.Close()
+}
+
+func TestReceiveWithTimeoutKeepsConnection(t *testing.T) {
+	app, _ := quietApp(nil)
+	app.WS("/slow", func(ctx context.Context, ws *wsapi.Conn) error {
+		if err := ws.Accept(ctx, nil); err != nil {
+			return err
+		}
+		tctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		_, err := ws.ReceiveText(tctx)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("want a deadline error, got %v", err)
+		}
+		if err := ws.SendText(ctx, "timed out"); err != nil {
+			return err
+		}
+		msg, err := ws.ReceiveText(ctx)
+		if err != nil {
+			return err
+		}
+		return ws.SendText(ctx, "then got "+msg)
+	})
+	c := wsapitest.New(t, app)
+	ws := c.Connect("/slow")
+	if got := ws.ReceiveText(); got != "timed out" {
+		t.Fatalf("got %q", got)
+	}
+	ws.SendText("late")
+	if got := ws.ReceiveText(); got != "then got late" {
+		t.Fatalf("got %q", got)
+	}
+	ws.ExpectClose(wsapi.CloseNormalClosure)
+}
+
+func TestAcceptSubprotocolAndHeaders(t *testing.T) {
+	app, _ := quietApp(nil)
+	app.WS("/proto", func(ctx context.Context, ws *wsapi.Conn) error {
+		if err := ws.Accept(ctx, &wsapi.AcceptOptions{Subprotocol: "nope"}); err == nil {
+			return errors.New("accepted a subprotocol the client did not offer")
+		}
+		err := ws.Accept(ctx, &wsapi.AcceptOptions{Subprotocol: "chat.v2", Header: http.Header{"X-Extra": {"1"}}})
+		if err != nil {
+			return err
+		}
+		return ws.SendText(ctx, strings.Join(ws.Subprotocols(), ","))
+	})
+	type Bearer struct {
+		Token string `protocol:"bearer"`
+	}
+	wsapi.Route(app, "/bearer", func(ctx context.Context, ws *wsapi.Conn, p *Bearer) error {
+		if err := ws.Accept(ctx, nil); err != nil {
+			return err
+		}
+		return ws.SendText(ctx, "token="+p.Token)
+	})
+	c := wsapitest.New(t, app)
+	ws := c.Connect("/proto", wsapitest.WithSubprotocols("chat.v1", "chat.v2"))
+	if ws.Subprotocol() != "chat.v2" || ws.Header().Get("X-Extra") != "1" {
+		t.Fatalf("subprotocol %q, X-Extra %q", ws.Subprotocol(), ws.Header().Get("X-Extra"))
+	}
+	if got := ws.ReceiveText(); got != "chat.v1,chat.v2" {
+		t.Fatalf("offered %q", got)
+	}
+	ws = c.Connect("/bearer", wsapitest.WithSubprotocols("bearer", "s3cr3t"))
+	if ws.Subprotocol() != "bearer" {
+		t.Fatalf("agreed on %q: the server must answer the marker, never the token", ws.Subprotocol())
+	}
+	if got := ws.ReceiveText(); got != "token=s3cr3t" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestOriginCheck(t *testing.T) {
+	app, _ := quietApp(&wsapi.Options{OriginPatterns: []string{"*.example.com"}})
+	app.WS("/ws", echo(""))
+	c := wsapitest.New(t, app)
+	host := strings.TrimPrefix(c.URL(), "http://")
+	for origin, want := range map[string]int{
+		"":                         101,
+		"http://" + host:           101,
+		"https://app.example.com":  101,
+		"https://evil.example.org": 403,
+		"null":                     403,
+	} {
+		var opts []wsapitest.DialOption
+		if origin != "" {
+			opts = append(opts, wsapitest.WithHeader("Origin", origin))
+		}
+		if status, body := handshakeStatus(t, c, "/ws", opts...); status != want {
+			t.Errorf("Origin %q: %d %s, want %d", origin, status, body, want)
+		}
+	}
+	open, _ := quietApp(&wsapi.Options{InsecureSkipOriginCheck: true})
+	open.WS("/ws", echo(""))
+	if status, _ := handshakeStatus(t, wsapitest.New(t, open), "/ws", wsapitest.WithHeader("Origin", "https://evil.example.org")); status != 101 {
+		t.Errorf("InsecureSkipOriginCheck: %d", status)
+	}
+}
+
+func TestShutdownClosesWith1001(t *testing.T) {
+	app, _ := quietApp(nil)
+	app.WS("/ws", echo(""))
+	c := wsapitest.New(t, app)
+	a, b := c.Connect("/ws"), c.Connect("/ws")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- app.Shutdown(ctx) }()
+	a.ExpectClose(wsapi.CloseGoingAway)
+	b.ExpectClose(wsapi.CloseGoingAway)
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if status, _ := handshakeStatus(t, c, "/ws"); status != http.StatusServiceUnavailable {
+		t.Fatalf("handshake after shutdown: %d, want 503", status)
+	}
+}
+
+func TestPingsAndIdleTimeout(t *testing.T) {
+	app, _ := quietApp(&wsapi.Options{PingInterval: 40 * time.Millisecond, IdleTimeout: 300 * time.Millisecond})
+	app.WS("/ws", echo(""))
+	c := wsapitest.New(t, app)
+
+	// A client that answers pings (wsapitest does, while it reads) stays.
+	ws := c.Connect("/ws")
+	deadline := time.Now().Add(600 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		roundTrip(t, ws, "x", "x")
+		time.Sleep(50 * time.Millisecond)
+	}
+	ws.Close()
+
+	// A client that never answers is closed with 1001 "idle timeout".
+	silent := c.Connect("/ws")
+	var pings atomic.Int32
+	start := time.Now()
+	for {
+		f, err := silent.ReadFrame()
+		if err != nil {
+			t.Fatalf("reading: %v", err)
+		}
+		if f.Header.OpCode == ws_OpPing {
+			pings.Add(1)
+			continue
+		}
+		if f.Header.OpCode != ws_OpClose || !bytes.HasPrefix(f.Payload, []byte{0x03, 0xe9}) {
+			t.Fatalf("unexpected frame %v %q, want a close with 1001", f.Header.OpCode, f.Payload)
+		}
+		break
+	}
+	if pings.Load() == 0 {
+		t.Fatal("the server never pinged the silent client")
+	}
+	if d := time.Since(start); d < 250*time.Millisecond {
+		t.Fatalf("closed after %v, before the idle timeout", d)
+	}
+}
+
+// Aliases keep the frame-level tests readable.
+const (
+	ws_OpContinuation = ws.OpContinuation
+	ws_OpText         = ws.OpText
+	ws_OpBinary       = ws.OpBinary
+	ws_OpClose        = ws.OpClose
+	ws_OpPing         = ws.OpPing
+	ws_OpPong         = ws.OpPong
+)
