@@ -127,16 +127,19 @@ func (m *Manager) Close() error {
 	return err
 }
 
-// Connect adds ws to the manager and accepts it if the handler has not yet.
-// It registers before accepting, so a client that sees its handshake
-// succeed receives every broadcast sent after that.
-func (m *Manager) Connect(ctx context.Context, ws *Conn) error {
+// Connect adds ws to the manager, and to rooms, and accepts it if the
+// handler has not yet. It registers before accepting, so a client that sees
+// its handshake succeed receives every broadcast sent after that.
+func (m *Manager) Connect(ctx context.Context, ws *Conn, rooms ...string) error {
 	m.mu.Lock()
 	if _, ok := m.conns[ws]; ok {
 		m.mu.Unlock()
 		return nil
 	}
 	m.conns[ws] = &member{}
+	for _, r := range rooms {
+		m.joinLocked(ws, r)
+	}
 	m.mu.Unlock()
 	if !ws.onFinish(func() { m.Disconnect(ws) }) {
 		m.Disconnect(ws) // it ended meanwhile
@@ -170,12 +173,17 @@ func (m *Manager) Disconnect(ws *Conn) {
 func (m *Manager) Join(ws *Conn, room string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	mem, ok := m.conns[ws]
-	if !ok {
+	if _, ok := m.conns[ws]; !ok {
 		return errors.New("wsapi: Join: the connection is not in the manager; call Connect first")
 	}
+	m.joinLocked(ws, room)
+	return nil
+}
+
+func (m *Manager) joinLocked(ws *Conn, room string) {
+	mem := m.conns[ws]
 	if slices.Contains(mem.rooms, room) {
-		return nil
+		return
 	}
 	mem.rooms = append(mem.rooms, room)
 	set := m.rooms[room]
@@ -184,7 +192,6 @@ func (m *Manager) Join(ws *Conn, room string) error {
 		m.rooms[room] = set
 	}
 	set[ws] = struct{}{}
-	return nil
 }
 
 // Leave removes ws from a room.

@@ -243,18 +243,40 @@ func (c *Conn) enqueue(b []byte, limit int) bool {
 }
 
 // closeSlow closes a client that cannot keep up: the frames queued for it
-// are dropped, so that the close frame goes out next.
+// are dropped and the close frame takes their place, to go out as soon as
+// the client reads again (or the write timeout drops it).
 func (c *Conn) closeSlow(code CloseCode) {
+	rec := &Disconnect{Code: code, Reason: "client too slow: send queue full"}
+	done := make(chan error, 1)
 	c.wmu.Lock()
-	rest := c.queue
-	c.queue = nil
+	if c.closeSent {
+		c.wmu.Unlock()
+		return
+	}
+	dropped := c.queue
+	c.queue = []outFrame{{b: encodeFrame(ws.OpClose, closePayload(rec.Code, rec.Reason)), done: done}}
+	c.closeSent = true
+	c.closing.Store(rec)
+	c.localClose.Store(true)
+	c.state.CompareAndSwap(int32(StateOpen), int32(StateClosing))
+	start := !c.writing
+	c.writing = true
 	c.wmu.Unlock()
-	for _, f := range rest {
+	for _, f := range dropped {
 		if f.done != nil {
 			f.done <- errAfterClose
 		}
 	}
-	c.closeHandshake(code, "client too slow: send queue full")
+	if start {
+		go c.drain()
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			c.awaitPeerClose(rec)
+		}
+	case <-c.done:
+	}
 }
 
 // refreshWriteDeadline keeps a write deadline between WriteTimeout/2 and
