@@ -61,6 +61,7 @@ type Conn struct {
 	nc          net.Conn     // set by Accept
 	rc          syscall.RawConn
 	rawFn       func(fd uintptr) bool // c.rawRead, made once: a method value allocates
+	drainFn     func()                // c.drain, made once, so that starting a writer does not allocate
 	subprotocol string
 	offered     []string // subprotocols offered by the client, parsed on first use
 	deps        *depState
@@ -100,7 +101,7 @@ type Conn struct {
 
 func newConn(a *App, rt *route, w http.ResponseWriter, r *http.Request) *Conn {
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
-	return &Conn{
+	c := &Conn{
 		app:       a,
 		route:     rt,
 		req:       r,
@@ -111,6 +112,8 @@ func newConn(a *App, rt *route, w http.ResponseWriter, r *http.Request) *Conn {
 		closeRecv: make(chan struct{}),
 		done:      make(chan struct{}),
 	}
+	c.drainFn = c.drain
+	return c
 }
 
 // Context returns the connection's context: it carries the values of the
@@ -217,7 +220,7 @@ func (c *Conn) Accept(ctx context.Context, opts *AcceptOptions) error {
 	c.writing = c.writing || start
 	c.wmu.Unlock()
 	if start {
-		go c.drain()
+		go c.drainFn()
 	}
 	return nil
 }

@@ -150,7 +150,9 @@ type frameHeader struct {
 	mask   [4]byte
 }
 
-// readHeader consumes one frame header from the socket.
+// readHeader consumes one frame header from the socket. It checks each part
+// as soon as it has arrived, so a bad frame fails without waiting for the
+// rest of its header.
 func (c *Conn) readHeader() (frameHeader, error) {
 	var h frameHeader
 	if err := c.ensure(2); err != nil {
@@ -162,42 +164,41 @@ func (c *Conn) readHeader() (frameHeader, error) {
 	h.rsv = (b0 >> 4) & 0x7
 	h.op = ws.OpCode(b0 & 0x0f)
 	h.masked = b1&0x80 != 0
-	need := 2
-	switch b1 & 0x7f {
-	case 126:
-		need += 2
-	case 127:
-		need += 8
-	}
-	if h.masked {
-		need += 4
-	}
-	if err := c.ensure(need); err != nil {
+	h.length = int64(b1 & 0x7f)
+	if err := c.checkHeader(h); err != nil {
 		return h, err
 	}
-	p := rd.buf[rd.r+2 : rd.r+need]
-	switch l := b1 & 0x7f; l {
+	ext := 0
+	switch h.length {
 	case 126:
-		h.length = int64(binary.BigEndian.Uint16(p))
-		p = p[2:]
+		ext = 2
 	case 127:
+		ext = 8
+	}
+	if err := c.ensure(2 + ext); err != nil {
+		return h, err
+	}
+	p := rd.buf[rd.r+2 : rd.r+2+ext]
+	switch ext {
+	case 2:
+		h.length = int64(binary.BigEndian.Uint16(p))
+	case 8:
 		u := binary.BigEndian.Uint64(p)
 		if u>>63 != 0 {
 			return h, protoErr(CloseProtocolError, "frame length has its most significant bit set")
 		}
 		h.length = int64(u)
-		p = p[8:]
-	default:
-		h.length = int64(l)
 	}
-	if h.masked {
-		copy(h.mask[:], p)
+	if err := c.ensure(2 + ext + 4); err != nil {
+		return h, err
 	}
-	rd.r += need
+	copy(h.mask[:], rd.buf[rd.r+2+ext:])
+	rd.r += 2 + ext + 4
 	return h, nil
 }
 
-// checkHeader applies RFC 6455, section 5, to a client frame.
+// checkHeader applies RFC 6455, section 5, to the first two bytes of a
+// client frame (h.length may still be 126 or 127, the length's escapes).
 func (c *Conn) checkHeader(h frameHeader) error {
 	switch {
 	case h.rsv != 0:
@@ -230,9 +231,6 @@ func (c *Conn) readMessage() (op ws.OpCode, data []byte, owned bool, err error) 
 			return 0, nil, false, err
 		}
 		c.rx.Add(1)
-		if err := c.checkHeader(h); err != nil {
-			return 0, nil, false, err
-		}
 		if h.op.IsControl() {
 			if err := c.controlFrame(h); err != nil {
 				return 0, nil, false, err

@@ -185,8 +185,14 @@ func (c *Conn) drain() {
 	for {
 		c.wmu.Lock()
 		if batch != nil {
+			// Keep the written batch's array for reuse: as the queue when
+			// that is empty, so the next enqueue does not allocate.
 			clear(batch)
-			c.spare = batch[:0]
+			if len(c.queue) == 0 {
+				c.queue = batch[:0]
+			} else {
+				c.spare = batch[:0]
+			}
 		}
 		batch = c.queue
 		if len(batch) == 0 {
@@ -238,7 +244,7 @@ func (c *Conn) enqueue(b []byte, limit int) bool {
 	}
 	c.writing = true
 	c.wmu.Unlock()
-	go c.drain()
+	go c.drainFn()
 	return true
 }
 
@@ -268,7 +274,7 @@ func (c *Conn) closeSlow(code CloseCode) {
 		}
 	}
 	if start {
-		go c.drain()
+		go c.drainFn()
 	}
 	select {
 	case err := <-done:
@@ -306,6 +312,10 @@ func (c *Conn) abortWrites(err error) {
 		if f.done != nil {
 			f.done <- err
 		}
+	}
+	if d := c.closing.Load(); d != nil {
+		c.finish(d) // we were closing: the connection ends for that reason
+		return
 	}
 	reason := ""
 	if errors.Is(err, os.ErrDeadlineExceeded) {

@@ -1,0 +1,122 @@
+// Package wsapi is a WebSocket framework with the ergonomics of FastAPI:
+// declare a route and what the connection needs, and get a connection with
+// text, binary and JSON methods, a clear disconnect error, broadcasting,
+// and a test client (package wsapitest). It is built on github.com/gobwas/ws
+// for the protocol and github.com/go-playground/validator for validation.
+//
+// # Routes
+//
+// New returns an App, an http.Handler. WebSocket routes use net/http
+// ServeMux patterns and live beside plain HTTP routes, such as the page
+// that opens the connection:
+//
+//	app := wsapi.New(nil)
+//	app.WS("/ws", func(ctx context.Context, ws *wsapi.Conn) error {
+//		if err := ws.Accept(ctx, nil); err != nil {
+//			return err
+//		}
+//		for {
+//			data, err := ws.ReceiveText(ctx)
+//			if err != nil {
+//				return err // a *wsapi.Disconnect ends the handler quietly
+//			}
+//			if err := ws.SendText(ctx, "Message text was: "+data); err != nil {
+//				return err
+//			}
+//		}
+//	})
+//	app.Handle("GET /{$}", http.FileServerFS(static))
+//
+// An upgrade request goes to the WebSocket route of its path, never to a
+// plain route such as a catch-all page; an upgrade for a path without a
+// WebSocket route gets 404, and a plain request to a WebSocket route gets
+// 426 Upgrade Required. Group and NewRouter with Include give prefixes,
+// as FastAPI's APIRouter and include_router do; Use adds standard
+// func(http.Handler) http.Handler middleware, which sees the handshake.
+// The App mounts in any mux, under http.StripPrefix when it has a prefix.
+//
+// # Dependencies
+//
+// Route registers a handler that takes a params struct. Its fields bind from
+// the handshake request by tag: path, query, header, cookie, or protocol (a
+// value carried in Sec-WebSocket-Protocol after a marker, for browser
+// tokens). Supported types are strings, bools, integers and floats of every
+// size, time.Duration, time.Time (RFC 3339), types implementing
+// encoding.TextUnmarshaler, slices of those (repeated query keys and
+// headers) and pointers to them (optional values). A field without a
+// pointer and without a default tag is required. validate tags are checked
+// with go-playground/validator.
+//
+// A struct field without a tag is a dependency: FastAPI's Depends. Its own
+// fields are bound the same way, its sub-dependencies resolved first, and
+// its Resolve method (see Resolver) runs last. Each dependency type is
+// resolved once per connection and shared; a Close method runs after the
+// handler returns, in reverse order of resolution. Depends adds a
+// dependency to every route of an app or group; Override replaces one in
+// tests. Fields of type *http.Request and *Conn are filled in.
+//
+// All of it runs before the handshake is accepted. Registration inspects the
+// struct once; a wrong declaration (an unsupported type, a misspelt tag, a
+// path name the pattern lacks) panics at registration, naming the field.
+//
+// # Refusing a connection
+//
+// Before Accept, a refusal is an HTTP response with a JSON body: Reject
+// (FastAPI's WebSocketException) answers 403 with the close code and reason;
+// values that fail to bind or validate answer 422 listing each one, with
+// "loc", "msg" and "type" as FastAPI does. Browsers cannot read the status
+// of a refused handshake, so Options.RejectAfterAccept accepts instead and
+// closes with the code and reason. After Accept, returning a *RejectError
+// closes the connection with its code.
+//
+// # Messages
+//
+// Conn has ReceiveText, ReceiveBytes, ReceiveJSON (decoded, then validated;
+// a bad message returns a *ValidationError and keeps the connection open),
+// Receive for either type, the generic ReceiveAs, and iterators (Messages,
+// Texts, MessagesAs) that end quietly when the connection ends. SendText,
+// SendBytes and SendJSON write whole messages; JSON is compact UTF-8 without
+// HTML escaping.
+//
+// # Disconnects and close codes
+//
+// Once the connection has ended, every Receive and Send method returns a
+// *Disconnect carrying the close code and reason (FastAPI's
+// WebSocketDisconnect); IsDisconnect tests for it. A handler that returns
+// nil closes with CloseNormalClosure (1000); one that returns another error,
+// or panics, is logged and closes with CloseInternalServerError (1011),
+// and the server goes on serving. Protocol violations close with the code
+// RFC 6455 gives them: 1002 for a malformed frame, 1007 for invalid UTF-8,
+// 1009 for a message over Options.ReadLimit, 1003 for a message of the
+// wrong type for ReceiveText or ReceiveBytes. 1005, 1006 and 1015 are only
+// reported, never sent.
+//
+// # Broadcasting
+//
+// Manager is the tutorial's ConnectionManager: Connect, Disconnect,
+// Broadcast, rooms and audiences. A broadcast encodes its frame once and
+// queues it for each client; each connection drains its own bounded queue,
+// so a slow client never delays the others and is closed (or skipped) when
+// its queue overflows. With UseBroker, managers on many processes share
+// broadcasts and rooms through Redis or NATS (modules broker/redis and
+// broker/nats).
+//
+// # Concurrency
+//
+// The Send methods and Close are safe from any goroutine: frames are never
+// interleaved, and those of one goroutine keep their order. Receive methods
+// are for one goroutine at a time. A handler's context is cancelled when the
+// connection ends, even if the handler never reads: when it stops reading
+// for a while, a background reader takes over, answers pings and notices
+// the peer leaving. Each connection runs its handler on a goroutine of its
+// own, with no other goroutine while idle.
+//
+// # Security
+//
+// By default the handshake must come from the page's own origin (see
+// Options.OriginPatterns), which stops Cross-Site WebSocket Hijacking;
+// messages are limited to 1 MiB; writes time out; silent peers are pinged
+// and dropped after Options.IdleTimeout; App.Serve sets a header timeout
+// against slow handshakes; App.Shutdown closes every connection with
+// CloseGoingAway. wsapi never logs query strings, cookies or header values.
+package wsapi

@@ -1,0 +1,93 @@
+package wsapi
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"reflect"
+	"strconv"
+	"testing"
+	"time"
+	"unicode/utf8"
+	"unsafe"
+)
+
+func FuzzUTF8Stream(f *testing.F) {
+	f.Add([]byte("héllo 数据 😀"), uint8(3))
+	f.Add([]byte{0xed, 0xa0, 0x80}, uint8(1))
+	f.Add([]byte{0xf4, 0x90, 0x80, 0x80}, uint8(2))
+	f.Add([]byte{0xc0, 0xaf}, uint8(1))
+	f.Fuzz(func(t *testing.T, b []byte, step uint8) {
+		n := int(step%7) + 1
+		var u utf8Stream
+		ok := true
+		for i := 0; i < len(b) && ok; i += n {
+			ok = u.write(b[i:min(i+n, len(b))])
+			if !ok && utf8.Valid(b) {
+				t.Fatalf("rejected the valid %q at byte %d", b, i)
+			}
+		}
+		if ok && u.complete() != utf8.Valid(b) {
+			t.Fatalf("accepted %q as complete=%v, utf8.Valid says %v", b, u.complete(), utf8.Valid(b))
+		}
+	})
+}
+
+// bindTarget covers each kind of setter.
+type bindTarget struct {
+	I   int           `query:"i"`
+	I8  int8          `query:"i8"`
+	U   uint32        `query:"u"`
+	F   float64       `query:"f"`
+	B   bool          `query:"b"`
+	D   *int64        `query:"d"`
+	S   []uint16      `query:"s"`
+	Dur time.Duration `header:"X-Dur"`
+}
+
+func FuzzBind(f *testing.F) {
+	f.Add("1", "-8", "7", "1.5", "true", "9", "1", "1s")
+	f.Add("x", "300", "-1", "nan", "maybe", "", "70000", "soon")
+	f.Fuzz(func(t *testing.T, i, i8, u, fl, b, d, s, dur string) {
+		q := url.Values{"i": {i}, "i8": {i8}, "u": {u}, "f": {fl}, "b": {b}, "d": {d}, "s": {s, "2"}}
+		r := httptest.NewRequest("GET", "/x?"+q.Encode(), nil)
+		r.Header = http.Header{"X-Dur": {dur}}
+		app := New(quietOptions(Options{}))
+		c := newConn(app, &route{app: app, pattern: "/x"}, nil, r)
+		st := &depState{c: c, r: r}
+		var v bindTarget
+		if err := st.resolveRoot(context.Background(), planFor(reflect.TypeFor[bindTarget]()), unsafe.Pointer(&v)); err != nil {
+			t.Fatal(err)
+		}
+		failed := map[string]bool{}
+		for _, fe := range st.errs {
+			failed[fe.Loc[1]] = true
+		}
+		// The binder must agree with strconv, field by field.
+		check := func(name string, ok bool) {
+			if failed[name] == ok {
+				t.Fatalf("%s: binder failed=%v, strconv ok=%v (%+v)", name, failed[name], ok, st.errs)
+			}
+		}
+		n, err := strconv.ParseInt(i, 10, 64)
+		check("i", err == nil)
+		if err == nil && int64(v.I) != n {
+			t.Fatalf("i: bound %d, parsed %d", v.I, n)
+		}
+		_, err = strconv.ParseInt(i8, 10, 8)
+		check("i8", err == nil)
+		_, err = strconv.ParseUint(u, 10, 32)
+		check("u", err == nil)
+		_, err = strconv.ParseFloat(fl, 64)
+		check("f", err == nil)
+		_, ok := parseBool(b)
+		check("b", ok)
+		_, err = strconv.ParseInt(d, 10, 64)
+		check("d", err == nil)
+		_, err = strconv.ParseUint(s, 10, 16)
+		check("s", err == nil)
+		_, err = time.ParseDuration(dur)
+		check("X-Dur", err == nil)
+	})
+}

@@ -1,0 +1,71 @@
+package wsapi
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"net/http/httptest"
+	"sync"
+	"time"
+)
+
+// Helpers for the package's internal tests, fuzz targets and benchmarks:
+// connections that skip the HTTP handshake.
+
+func quietOptions(o Options) *Options {
+	o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	return &o
+}
+
+// newOpenConn returns an accepted connection over nc, as Accept leaves it,
+// without the HTTP handshake.
+func newOpenConn(app *App, nc net.Conn) *Conn {
+	rt := &route{app: app, pattern: "/test"}
+	c := newConn(app, rt, nil, httptest.NewRequest("GET", "/test", nil))
+	c.nc = nc
+	if c.rc = rawConnOf(nc); c.rc != nil {
+		c.rawFn = c.rawRead
+	}
+	c.state.Store(int32(StateOpen))
+	return c
+}
+
+// discardConn is a net.Conn that takes every write at once and whose reads
+// block until it is closed: a client that reads infinitely fast and says
+// nothing.
+type discardConn struct {
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+func newDiscardConn() *discardConn { return &discardConn{closed: make(chan struct{})} }
+
+func (d *discardConn) Read(p []byte) (int, error) { <-d.closed; return 0, io.EOF }
+func (d *discardConn) Write(p []byte) (int, error) {
+	select {
+	case <-d.closed:
+		return 0, net.ErrClosed
+	default:
+		return len(p), nil
+	}
+}
+func (d *discardConn) Close() error                       { d.closeOnce.Do(func() { close(d.closed) }); return nil }
+func (d *discardConn) LocalAddr() net.Addr                { return &net.TCPAddr{} }
+func (d *discardConn) RemoteAddr() net.Addr               { return &net.TCPAddr{} }
+func (d *discardConn) SetDeadline(t time.Time) error      { return nil }
+func (d *discardConn) SetReadDeadline(t time.Time) error  { return nil }
+func (d *discardConn) SetWriteDeadline(t time.Time) error { return nil }
+
+// loopConn is a net.Conn whose reads return frames from a buffer, over and
+// over, and whose writes are discarded: for benchmarking the read path.
+type loopConn struct {
+	discardConn
+	data []byte
+	off  int
+}
+
+func (l *loopConn) Read(p []byte) (int, error) {
+	n := copy(p, l.data[l.off:])
+	l.off = (l.off + n) % len(l.data)
+	return n, nil
+}
