@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/gobwas/httphead"
 	"github.com/gobwas/ws"
 )
 
@@ -64,6 +65,7 @@ type Conn struct {
 	drainFn     func()                // c.drain, made once, so that starting a writer does not allocate
 	subprotocol string
 	offered     []string // subprotocols offered by the client, parsed on first use
+	deflate     *deflate // permessage-deflate state, when negotiated
 	deps        *depState
 
 	handoffOnce sync.Once
@@ -184,6 +186,16 @@ func (c *Conn) Accept(ctx context.Context, opts *AcceptOptions) error {
 	u := ws.HTTPUpgrader{Header: opts.Header, Timeout: c.app.opts.WriteTimeout}
 	if proto != "" {
 		u.Protocol = func(p string) bool { return p == proto }
+	}
+	if mode := c.app.opts.Compression; mode != CompressionDisabled {
+		u.Negotiate = func(offer httphead.Option) (httphead.Option, error) {
+			if c.deflate == nil {
+				var resp httphead.Option
+				resp, c.deflate = negotiateDeflate(mode, []httphead.Option{offer})
+				return resp, nil
+			}
+			return httphead.Option{}, nil
+		}
 	}
 	nc, rw, hs, err := u.Upgrade(c.req, c.w)
 	if err != nil {

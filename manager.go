@@ -354,7 +354,7 @@ func (a Audience) send(ctx context.Context, op ws.OpCode, payload []byte) error 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	a.m.deliver(a.room, a.inRoom, a.except, encodeFrame(op, payload))
+	a.m.deliver(a.room, a.inRoom, a.except, op, payload)
 	if b := a.m.broker.Load(); b != nil {
 		env := encodeEnvelope(a.m.id, op, a.room, a.inRoom, payload)
 		if err := (*b).Publish(ctx, a.m.opts.Topic, env); err != nil {
@@ -366,11 +366,25 @@ func (a Audience) send(ctx context.Context, op ws.OpCode, payload []byte) error 
 
 var conns64Pool = sync.Pool{New: func() any { s := make([]*Conn, 0, 64); return &s }}
 
-// deliver queues one encoded frame for every local connection of the audience.
-func (m *Manager) deliver(room string, inRoom bool, except *Conn, frame []byte) {
+// deliver queues a message for every local connection of the audience. The
+// frame is encoded once, and compressed at most once, for all of them.
+func (m *Manager) deliver(room string, inRoom bool, except *Conn, op ws.OpCode, payload []byte) {
 	ps := conns64Pool.Get().(*[]*Conn)
 	targets := Audience{m: m, room: room, inRoom: inRoom, except: except}.snapshot((*ps)[:0])
+	var plain, packed []byte
 	for _, c := range targets {
+		var frame []byte
+		if d := c.deflate; d != nil && !d.serverContext && len(payload) >= compressMin {
+			if packed == nil {
+				packed = encodeFrameRsv(true, op, compressMessage(payload))
+			}
+			frame = packed
+		} else {
+			if plain == nil {
+				plain = encodeFrame(op, payload)
+			}
+			frame = plain
+		}
 		if !c.enqueue(frame, m.opts.QueueSize) {
 			m.overflow(c)
 		}
@@ -402,5 +416,5 @@ func (m *Manager) receive(env []byte) {
 	if origin == m.id {
 		return // delivered locally when it was sent
 	}
-	m.deliver(room, inRoom, nil, encodeFrame(op, payload))
+	m.deliver(room, inRoom, nil, op, payload)
 }

@@ -125,7 +125,10 @@ func TestStalledClientDoesNotDelayOthers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("opens 1,001 connections")
 	}
-	m := wsapi.NewManager(&wsapi.ManagerOptions{QueueSize: 8})
+	// The queue holds a whole burst of small rounds (20), so a reader whose
+	// writer has not run yet never overflows; the stalled client is sent
+	// 25 MB, more than socket buffers and queue can hold.
+	m := wsapi.NewManager(&wsapi.ManagerOptions{QueueSize: 32})
 	app := roomApp(m)
 	c := wsapitest.New(t, app, wsapitest.Timeout(20*time.Second))
 	stalled := c.Connect("/ws/stalled?room=big")

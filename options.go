@@ -53,6 +53,11 @@ type Options struct {
 	// page a user visits can then open connections with the user's cookies.
 	InsecureSkipOriginCheck bool
 
+	// Compression negotiates permessage-deflate (RFC 7692) with clients
+	// that offer it. Default CompressionDisabled; see CompressionMode for
+	// the trade-offs.
+	Compression CompressionMode
+
 	// RejectAfterAccept makes a refusal before Accept (a *RejectError, a
 	// binding or validation error, or a failed handler) accept the
 	// connection and close it with the close code and reason, instead of

@@ -25,8 +25,9 @@ type reader struct {
 	r, w int                // unread bytes are buf[r:w]
 
 	// The data message being assembled.
-	op    ws.OpCode // its opcode; 0 between messages
-	size  int64     // payload bytes so far
+	op         ws.OpCode // its opcode; 0 between messages
+	compressed bool      // its first frame had RSV1 set (permessage-deflate)
+	size       int64     // payload bytes so far
 	msg   []byte    // payload so far, when it could not stay in buf
 	text  utf8Stream
 	frame bool // a frame's header was consumed but not all its payload
@@ -201,6 +202,10 @@ func (c *Conn) readHeader() (frameHeader, error) {
 // client frame (h.length may still be 126 or 127, the length's escapes).
 func (c *Conn) checkHeader(h frameHeader) error {
 	switch {
+	case h.rsv == 4 && c.deflate != nil && (h.op == ws.OpText || h.op == ws.OpBinary):
+		// RSV1 marks a compressed message, on its first frame only.
+	case h.rsv == 4 && c.deflate != nil:
+		return protoErr(CloseProtocolError, "compression bit on a control frame or a continuation")
 	case h.rsv != 0:
 		return protoErr(CloseProtocolError, "reserved bits set without a negotiated extension")
 	case h.op.IsReserved():
@@ -239,6 +244,7 @@ func (c *Conn) readMessage() (op ws.OpCode, data []byte, owned bool, err error) 
 		}
 		if rd.op == 0 {
 			rd.op, rd.size, rd.msg = h.op, 0, nil
+			rd.compressed = h.rsv&4 != 0
 			rd.text = utf8Stream{}
 		}
 		if limit > 0 && rd.size+h.length > limit {
@@ -251,10 +257,17 @@ func (c *Conn) readMessage() (op ws.OpCode, data []byte, owned bool, err error) 
 			ws.Cipher(p, h.mask, 0)
 			op = rd.op
 			rd.op = 0
+			owned := false
+			if rd.compressed {
+				if p, err = c.deflate.inflate(p, limit); err != nil {
+					return 0, nil, false, err
+				}
+				owned = true
+			}
 			if op == ws.OpText && !utf8.Valid(p) {
 				return 0, nil, false, protoErr(CloseInvalidFramePayloadData, "invalid UTF-8 in a text message")
 			}
-			return op, p, false, nil
+			return op, p, owned, nil
 		}
 		if err := c.readPayload(h); err != nil {
 			return 0, nil, false, err
@@ -262,11 +275,18 @@ func (c *Conn) readMessage() (op ws.OpCode, data []byte, owned bool, err error) 
 		if !h.fin {
 			continue
 		}
-		if rd.op == ws.OpText && !rd.text.complete() {
-			return 0, nil, false, protoErr(CloseInvalidFramePayloadData, "text message ends inside a UTF-8 sequence")
-		}
 		op, data = rd.op, rd.msg
 		rd.op, rd.msg = 0, nil
+		if rd.compressed {
+			if data, err = c.deflate.inflate(data, limit); err != nil {
+				return 0, nil, false, err
+			}
+			if op == ws.OpText && !utf8.Valid(data) {
+				return 0, nil, false, protoErr(CloseInvalidFramePayloadData, "invalid UTF-8 in a text message")
+			}
+		} else if op == ws.OpText && !rd.text.complete() {
+			return 0, nil, false, protoErr(CloseInvalidFramePayloadData, "text message ends inside a UTF-8 sequence")
+		}
 		return op, data, true, nil
 	}
 }
@@ -300,7 +320,7 @@ func (c *Conn) readPayload(h frameHeader) error {
 		}
 		piece := rd.msg[off : off+n]
 		ws.Cipher(piece, h.mask, off-start)
-		if rd.op == ws.OpText && !rd.text.write(piece) {
+		if rd.op == ws.OpText && !rd.compressed && !rd.text.write(piece) {
 			return protoErr(CloseInvalidFramePayloadData, "invalid UTF-8 in a text message")
 		}
 		off += n

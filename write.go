@@ -37,9 +37,12 @@ type outFrame struct {
 }
 
 // putHeader writes the header of a final, unmasked frame into b and returns
-// its length.
-func putHeader(b []byte, op ws.OpCode, n int) int {
+// its length. rsv1 marks a compressed message.
+func putHeader(b []byte, rsv1 bool, op ws.OpCode, n int) int {
 	b[0] = 0x80 | byte(op)
+	if rsv1 {
+		b[0] |= 0x40
+	}
 	switch {
 	case n <= 125:
 		b[1] = byte(n)
@@ -55,9 +58,12 @@ func putHeader(b []byte, op ws.OpCode, n int) int {
 }
 
 // encodeFrame returns a final, unmasked frame holding payload.
-func encodeFrame(op ws.OpCode, payload []byte) []byte {
+func encodeFrame(op ws.OpCode, payload []byte) []byte { return encodeFrameRsv(false, op, payload) }
+
+// encodeFrameRsv is encodeFrame with the compression bit.
+func encodeFrameRsv(rsv1 bool, op ws.OpCode, payload []byte) []byte {
 	var hdr [maxHeader]byte
-	n := putHeader(hdr[:], op, len(payload))
+	n := putHeader(hdr[:], rsv1, op, len(payload))
 	b := make([]byte, n+len(payload))
 	copy(b, hdr[:n])
 	copy(b[n:], payload)
@@ -87,7 +93,19 @@ func (c *Conn) writeMessage(ctx context.Context, op ws.OpCode, payload []byte) e
 	if c.State() == StateConnecting {
 		return errors.New("wsapi: send before Accept: call Accept first")
 	}
-	if err := c.writeFrame(ctx, op, payload, nil, false); err != nil {
+	var err error
+	if d := c.deflate; d != nil && len(payload) >= compressMin {
+		if d.serverContext {
+			d.mu.Lock()
+			err = c.writeFrame(ctx, op|compressedOp, d.compress(payload), nil, false)
+			d.mu.Unlock()
+		} else {
+			err = c.writeFrame(ctx, op|compressedOp, compressMessage(payload), nil, false)
+		}
+	} else {
+		err = c.writeFrame(ctx, op, payload, nil, false)
+	}
+	if err != nil {
 		if err == ctx.Err() {
 			return err
 		}
@@ -95,6 +113,10 @@ func (c *Conn) writeMessage(ctx context.Context, op ws.OpCode, payload []byte) e
 	}
 	return nil
 }
+
+// compressedOp, or-ed into an opcode given to writeFrame, sets the frame's
+// compression bit (RSV1). Opcodes fit in four bits, so it never collides.
+const compressedOp ws.OpCode = 0x40
 
 // writeControl writes a ping or pong frame; after the close frame it does nothing.
 func (c *Conn) writeControl(op ws.OpCode, payload []byte) error {
@@ -129,7 +151,7 @@ func (c *Conn) writeFrame(ctx context.Context, op ws.OpCode, payload []byte, rec
 	}
 	if c.writing || len(c.queue) > 0 {
 		// Another goroutine is writing: queue a copy behind it and wait.
-		f := outFrame{b: encodeFrame(op, payload), done: make(chan error, 1)}
+		f := outFrame{b: encodeFrameRsv(op&compressedOp != 0, op&^compressedOp, payload), done: make(chan error, 1)}
 		c.queue = append(c.queue, f)
 		if c.writing {
 			c.wmu.Unlock()
@@ -160,16 +182,18 @@ func (c *Conn) writeFrame(ctx context.Context, op ws.OpCode, payload []byte, rec
 // writeNow writes one frame; the caller holds the writing role.
 func (c *Conn) writeNow(op ws.OpCode, payload []byte) error {
 	c.refreshWriteDeadline()
+	rsv1 := op&compressedOp != 0
+	op &^= compressedOp
 	if n := len(payload); n+maxHeader <= writeBufSize {
 		buf := writeBufPool.Get().(*[writeBufSize]byte)
-		h := putHeader(buf[:], op, n)
+		h := putHeader(buf[:], rsv1, op, n)
 		copy(buf[h:], payload)
 		_, err := c.nc.Write(buf[:h+n])
 		writeBufPool.Put(buf)
 		return err
 	}
 	w := &c.wr
-	h := putHeader(w.hdr[:], op, len(payload))
+	h := putHeader(w.hdr[:], rsv1, op, len(payload))
 	w.vecs = append(w.vecs[:0], w.hdr[:h], payload)
 	w.iov = w.vecs
 	_, err := w.iov.WriteTo(c.nc)

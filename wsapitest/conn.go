@@ -2,6 +2,8 @@ package wsapitest
 
 import (
 	"bufio"
+	"bytes"
+	"compress/flate"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -36,6 +38,11 @@ type Conn struct {
 
 	wmu       sync.Mutex // serializes writes, including pong and close replies
 	closeSent bool
+
+	// permessage-deflate, when the server agreed to it.
+	deflate       bool
+	serverContext bool   // the server keeps its window between messages
+	dict          []byte // the last 32 KiB inflated, with serverContext
 
 	mu        sync.Mutex // guards the fields below
 	serverEnd *wsapi.Disconnect
@@ -89,8 +96,17 @@ func (c *Conn) WriteFrame(fin bool, op ws.OpCode, payload []byte) error {
 }
 
 func (c *Conn) write(op ws.OpCode, p []byte) error {
+	if c.deflate && (op == ws.OpText || op == ws.OpBinary) {
+		f := ws.NewFrame(op, true, deflateMessage(p))
+		f.Header.Rsv = ws.Rsv(true, false, false)
+		return c.writeFrame(f)
+	}
 	return c.writeFrame(ws.NewFrame(op, true, p))
 }
+
+// SendFrame writes f as given, masked as a client must: for tests that need
+// reserved bits or odd frames.
+func (c *Conn) SendFrame(f ws.Frame) error { return c.writeFrame(f) }
 
 func (c *Conn) writeFrame(f ws.Frame) error {
 	c.wmu.Lock()
@@ -154,6 +170,7 @@ func (c *Conn) Receive() (wsapi.MessageType, []byte, error) {
 	}
 	var op ws.OpCode
 	var data []byte
+	var compressed bool
 	for {
 		c.nc.SetReadDeadline(time.Now().Add(c.timeout))
 		h, err := ws.ReadHeader(c.br)
@@ -193,6 +210,10 @@ func (c *Conn) Receive() (wsapi.MessageType, []byte, error) {
 				return 0, nil, errors.New("wsapitest: the server started a message inside another")
 			}
 			op, data = h.OpCode, payload
+			compressed = h.Rsv1()
+			if compressed && !c.deflate {
+				return 0, nil, errors.New("wsapitest: the server sent a compressed message without permessage-deflate")
+			}
 		case ws.OpContinuation:
 			if op == 0 {
 				return 0, nil, errors.New("wsapitest: the server sent a continuation frame outside a message")
@@ -202,6 +223,12 @@ func (c *Conn) Receive() (wsapi.MessageType, []byte, error) {
 			return 0, nil, fmt.Errorf("wsapitest: the server sent reserved opcode %d", h.OpCode)
 		}
 		if op != 0 && h.Fin && (h.OpCode == op || h.OpCode == ws.OpContinuation) {
+			if compressed {
+				var err error
+				if data, err = c.inflate(data); err != nil {
+					return 0, nil, err
+				}
+			}
 			if op == ws.OpText && !utf8.Valid(data) {
 				return 0, nil, errors.New("wsapitest: the server sent a text message that is not valid UTF-8")
 			}
@@ -372,4 +399,31 @@ func (c *Conn) report(res *testhook.Result) {
 	case res.Err != nil:
 		c.t.Errorf("wsapitest: the handler returned an error: %v (collect it with Wait to expect it)", res.Err)
 	}
+}
+
+// deflateMessage compresses one message on its own (RFC 7692, section 7.2.1).
+func deflateMessage(p []byte) []byte {
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.BestSpeed)
+	w.Write(p)
+	w.Flush()
+	return bytes.TrimSuffix(buf.Bytes(), []byte{0, 0, 0xff, 0xff})
+}
+
+// inflate decompresses a message from the server, keeping the window when
+// the server keeps its own.
+func (c *Conn) inflate(p []byte) ([]byte, error) {
+	tail := []byte{0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff}
+	r := flate.NewReaderDict(io.MultiReader(bytes.NewReader(p), bytes.NewReader(tail)), c.dict)
+	out, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("wsapitest: the server sent invalid compressed data: %w", err)
+	}
+	if c.serverContext {
+		c.dict = append(c.dict, out...)
+		if len(c.dict) > 32<<10 {
+			c.dict = c.dict[len(c.dict)-32<<10:]
+		}
+	}
+	return out, nil
 }

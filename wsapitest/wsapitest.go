@@ -123,10 +123,11 @@ func (c *Client) Get(path string) *http.Response {
 type DialOption func(*dialConfig)
 
 type dialConfig struct {
-	header  http.Header
-	query   url.Values
-	cookies []*http.Cookie
-	protos  []string
+	header   http.Header
+	query    url.Values
+	cookies  []*http.Cookie
+	protos   []string
+	compress bool
 }
 
 // WithHeader adds a header to the handshake request.
@@ -147,6 +148,13 @@ func WithQuery(key, value string) DialOption {
 // WithSubprotocols offers subprotocols, in order of preference.
 func WithSubprotocols(protos ...string) DialOption {
 	return func(d *dialConfig) { d.protos = append(d.protos, protos...) }
+}
+
+// WithCompression offers permessage-deflate (RFC 7692). When the server
+// agrees, the connection compresses what it sends and inflates what it
+// receives; Receive returns the inflated message.
+func WithCompression() DialOption {
+	return func(d *dialConfig) { d.compress = true }
 }
 
 // HandshakeError is the error of a handshake the server refused: its
@@ -257,6 +265,10 @@ func dial(t testing.TB, u *url.URL, timeout time.Duration, id string, opts []Dia
 	for _, ck := range cfg.cookies {
 		req.AddCookie(ck)
 	}
+	manualOffer := cfg.header.Get("Sec-WebSocket-Extensions") != ""
+	if cfg.compress && !manualOffer {
+		req.Header.Set("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits")
+	}
 	nc.SetDeadline(time.Now().Add(timeout))
 	if err := req.Write(nc); err != nil {
 		nc.Close()
@@ -278,14 +290,25 @@ func dial(t testing.TB, u *url.URL, timeout time.Duration, id string, opts []Dia
 		return nil, fmt.Errorf("wsapitest: Sec-WebSocket-Accept is %q, want %q", got, want)
 	}
 	nc.SetDeadline(time.Time{})
-	return &Conn{
+	ws := &Conn{
 		t:           t,
 		nc:          nc,
 		br:          br,
 		timeout:     timeout,
 		header:      resp.Header,
 		subprotocol: resp.Header.Get("Sec-WebSocket-Protocol"),
-	}, nil
+	}
+	// An offer set by hand with WithHeader is the test's business; one made
+	// by WithCompression is honoured.
+	if ext := resp.Header.Get("Sec-WebSocket-Extensions"); ext != "" && !manualOffer {
+		if !cfg.compress || !strings.HasPrefix(ext, "permessage-deflate") {
+			nc.Close()
+			return nil, fmt.Errorf("wsapitest: the server agreed to extensions the client did not offer: %q", ext)
+		}
+		ws.deflate = true
+		ws.serverContext = !strings.Contains(ext, "server_no_context_takeover")
+	}
+	return ws, nil
 }
 
 func newKey() string {
