@@ -28,9 +28,9 @@ type reader struct {
 	op         ws.OpCode // its opcode; 0 between messages
 	compressed bool      // its first frame had RSV1 set (permessage-deflate)
 	size       int64     // payload bytes so far
-	msg   []byte    // payload so far, when it could not stay in buf
-	text  utf8Stream
-	frame bool // a frame's header was consumed but not all its payload
+	msg        []byte    // payload so far, when it could not stay in buf
+	text       utf8Stream
+	frame      bool // a frame's header was consumed but not all its payload
 
 	// Raw-socket read in progress.
 	dst  []byte // where the raw read callback reads; nil means into buf
