@@ -48,7 +48,8 @@ type memorySub struct {
 // NewMemoryBroker returns an empty in-memory broker.
 func NewMemoryBroker() *MemoryBroker { return &MemoryBroker{subs: map[string][]*memorySub{}} }
 
-// ErrBrokerClosed is returned by a closed MemoryBroker.
+// ErrBrokerClosed is returned by a closed Broker: MemoryBroker and the
+// adapters of the broker modules.
 var ErrBrokerClosed = errors.New("wsapi: broker closed")
 
 // Publish calls every subscriber of topic with a copy of payload before

@@ -200,13 +200,8 @@ func (c *Conn) Accept(ctx context.Context, opts *AcceptOptions) error {
 	nc, rw, hs, err := u.Upgrade(c.req, c.w)
 	if err != nil {
 		// The upgrader has answered the client with an HTTP error.
-		c.state.Store(int32(StateClosed))
-		c.closeErr.Store(&Disconnect{Code: CloseAbnormalClosure, Reason: "handshake failed"})
-		if nc != nil {
-			nc.Close()
-		}
-		c.cancel(c.closeErr.Load())
-		close(c.done)
+		c.nc = nc
+		c.finish(&Disconnect{Code: CloseAbnormalClosure, Reason: "handshake failed"})
 		return fmt.Errorf("wsapi: Accept: %w", err)
 	}
 	c.nc = nc

@@ -2,11 +2,13 @@ package wsapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -90,4 +92,59 @@ func FuzzBind(f *testing.F) {
 		_, err = time.ParseDuration(dur)
 		check("X-Dur", err == nil)
 	})
+}
+
+// FuzzHandshake sends arbitrary handshakes through the whole app: whatever
+// the request, the app answers with a status that fits and a JSON body,
+// and never panics.
+func FuzzHandshake(f *testing.F) {
+	f.Add("GET", "/ws", "websocket", "Upgrade", "13", "dGhlIHNhbXBsZSBub25jZQ==", "", "token=t&n=1")
+	f.Add("POST", "/ws", "websocket", "Upgrade", "13", "dGhlIHNhbXBsZSBub25jZQ==", "", "")
+	f.Add("GET", "/ws", "websocket", "Upgrade", "8", "short", "http://evil.example", "n=x")
+	f.Add("GET", "/nowhere", "WebSocket", "keep-alive, Upgrade", "", "", "null", "")
+	f.Add("GET", "/ws", "", "", "13", "", "", "")
+	app := New(quietOptions(Options{}))
+	type P struct {
+		Token string `query:"token"`
+		N     *int   `query:"n" validate:"omitempty,min=1"`
+	}
+	Route(app, "/ws", func(ctx context.Context, c *Conn, p *P) error { return c.Accept(ctx, nil) })
+	app.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {})
+	// ServeMux redirects unclean paths such as "/." (301, 307, 308).
+	allowed := map[int]bool{200: true, 301: true, 307: true, 308: true, 400: true, 403: true, 404: true, 405: true, 422: true, 426: true, 500: true, 505: true}
+	f.Fuzz(func(t *testing.T, method, path, upgrade, connection, version, key, origin, query string) {
+		if !validMethod(method) || !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " ?#\x00") {
+			return
+		}
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Method = method
+		r.URL = &url.URL{Path: path, RawQuery: query}
+		r.RequestURI = path
+		for k, v := range map[string]string{"Upgrade": upgrade, "Connection": connection,
+			"Sec-Websocket-Version": version, "Sec-Websocket-Key": key, "Origin": origin} {
+			if v != "" {
+				r.Header[k] = []string{v}
+			}
+		}
+		w := httptest.NewRecorder()
+		app.ServeHTTP(w, r) // a recorder cannot be hijacked: a valid handshake fails in Accept
+		if !allowed[w.Code] {
+			t.Fatalf("status %d for %s %s", w.Code, method, path)
+		}
+		if w.Code >= 400 && w.Header().Get("Content-Type") == "application/json" && !json.Valid(w.Body.Bytes()) {
+			t.Fatalf("status %d with a body that is not JSON: %q", w.Code, w.Body)
+		}
+	})
+}
+
+func validMethod(m string) bool {
+	if m == "" {
+		return false
+	}
+	for _, c := range m {
+		if c < 'A' || c > 'Z' {
+			return false
+		}
+	}
+	return true
 }

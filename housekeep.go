@@ -16,7 +16,8 @@ type registry struct {
 	active   int           // handshakes and handlers in progress
 	idle     chan struct{} // closed when active drops to zero during Shutdown
 	shutdown bool
-	running  bool // the housekeeper goroutine is running
+	running  bool          // the housekeeper goroutine is running
+	stop     chan struct{} // tells a running housekeeper that the last connection left
 }
 
 // housekeeping is what the housekeeper remembers about one connection.
@@ -64,13 +65,20 @@ func (a *App) track(c *Conn) {
 	a.reg.conns[c] = struct{}{}
 	if !a.reg.running {
 		a.reg.running = true
-		go a.housekeep()
+		a.reg.stop = make(chan struct{}, 1)
+		go a.housekeep(a.reg.stop)
 	}
 }
 
 func (a *App) untrack(c *Conn) {
 	a.reg.mu.Lock()
 	delete(a.reg.conns, c)
+	if len(a.reg.conns) == 0 && a.reg.running {
+		select {
+		case a.reg.stop <- struct{}{}: // the housekeeper leaves now rather than at its next tick
+		default:
+		}
+	}
 	a.reg.mu.Unlock()
 }
 
@@ -90,11 +98,17 @@ func (a *App) housekeepTick() time.Duration {
 // for IdleTimeout, and starts a background reader for a connection whose
 // handler has stopped reading, so that its pings are answered and its
 // context is cancelled when the peer goes away.
-func (a *App) housekeep() {
+func (a *App) housekeep(stop chan struct{}) {
 	tick := time.NewTicker(a.housekeepTick())
 	defer tick.Stop()
 	var ping, idle, unread []*Conn
-	for now := range tick.C {
+	for {
+		var now time.Time
+		select {
+		case now = <-tick.C:
+		case <-stop:
+			now = time.Now()
+		}
 		ping, idle, unread = ping[:0], idle[:0], unread[:0]
 		a.reg.mu.Lock()
 		if len(a.reg.conns) == 0 {

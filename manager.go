@@ -33,7 +33,8 @@ const (
 type ManagerOptions struct {
 	// Topic names the channel this manager's broadcasts travel on once it
 	// uses a broker (see Manager.UseBroker); managers sharing a broker and a
-	// topic form one audience. Default "wsapi".
+	// topic form one audience. It must suit the broker: a NATS subject has
+	// no spaces, and "*" and ">" are wildcards there. Default "wsapi".
 	Topic string
 	// QueueSize is how many broadcast frames may wait for one client before
 	// OnOverflow applies. Default 256.

@@ -32,6 +32,13 @@ type Options struct {
 	// peer whose network vanished without a FIN holds its connection forever.
 	IdleTimeout time.Duration
 
+	// HandshakeTimeout bounds how long App.Serve waits for a client to send
+	// its handshake request headers (http.Server's ReadHeaderTimeout), so
+	// slow clients (slowloris) cannot hold connections open for free.
+	// Default 10s. It applies to App.Serve and App.ListenAndServe; set
+	// ReadHeaderTimeout yourself on your own http.Server.
+	HandshakeTimeout time.Duration
+
 	// SendQueueSize is how many frames may wait for one client when sent
 	// without waiting (as Manager broadcasts are). Default 256.
 	SendQueueSize int
@@ -83,6 +90,9 @@ func (o *Options) withDefaults() Options {
 	}
 	if out.WriteTimeout == 0 {
 		out.WriteTimeout = 10 * time.Second
+	}
+	if out.HandshakeTimeout == 0 {
+		out.HandshakeTimeout = 10 * time.Second
 	}
 	if out.PingInterval == 0 {
 		out.PingInterval = 30 * time.Second

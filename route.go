@@ -113,13 +113,13 @@ func (rt *route) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := newConn(a, rt, w, r)
-	err := rt.resolve(r.Context(), c)
+	err, panicked := rt.resolveSafely(r.Context(), c)
 	if err != nil {
-		c.refuse(err, nil)
+		c.refuse(err, panicked)
 		c.deps.cleanup(c.ctx)
 		c.cancel(context.Canceled)
 		a.release()
-		testhook.Report(r.Context(), testhook.Result{Err: err, Refused: true})
+		testhook.Report(r.Context(), testhook.Result{Err: err, Panic: panicked, Refused: panicked == nil})
 		return
 	}
 	var params unsafe.Pointer
@@ -128,6 +128,19 @@ func (rt *route) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	go c.run(params)
 	<-c.handoff
+}
+
+// resolveSafely resolves the dependencies, turning a panic in a Resolve
+// method into a logged refusal of this one connection.
+func (rt *route) resolveSafely(ctx context.Context, c *Conn) (err error, panicked any) {
+	defer func() {
+		if v := recover(); v != nil {
+			panicked, err = v, errPanicked
+			rt.app.logger.Error("wsapi: dependency panicked", "route", rt.pattern, "path", c.req.URL.Path,
+				"remote", c.req.RemoteAddr, "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
+	return rt.resolve(ctx, c), nil
 }
 
 // resolve runs the route's dependency plans for c: app and group
@@ -243,7 +256,7 @@ func (c *Conn) run(params unsafe.Pointer) {
 	testhook.Report(c.req.Context(), result)
 }
 
-var errPanicked = errors.New("wsapi: handler panicked")
+var errPanicked = errors.New("wsapi: handler or dependency panicked")
 
 // call runs the handler, recovering a panic.
 func (c *Conn) call(params unsafe.Pointer) (err error, panicked any, stack []byte) {

@@ -15,8 +15,9 @@ const ShutdownTimeout = 10 * time.Second
 // Serve serves the app on ln until ctx is done, then shuts down gracefully:
 // it stops accepting, closes every WebSocket connection with CloseGoingAway
 // (1001), lets HTTP requests finish, and drops what remains after
-// ShutdownTimeout. It sets ReadHeaderTimeout against slow handshakes
-// (slowloris). It returns nil after a graceful shutdown.
+// ShutdownTimeout. Its http.Server reads handshake headers within
+// Options.HandshakeTimeout, against slow clients (slowloris). It returns nil
+// after a graceful shutdown.
 //
 //	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 //	defer stop()
@@ -24,7 +25,7 @@ const ShutdownTimeout = 10 * time.Second
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           a,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: max(a.opts.HandshakeTimeout, 0),
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}

@@ -137,7 +137,7 @@ func (c *Conn) writeClose(rec *Disconnect, local bool) error {
 // connection, waiting until it is written.
 func (c *Conn) writeFrame(ctx context.Context, op ws.OpCode, payload []byte, rec *Disconnect, local bool) error {
 	c.wmu.Lock()
-	if c.closeSent {
+	if c.closeSent || c.closed() != nil {
 		c.wmu.Unlock()
 		return errAfterClose
 	}

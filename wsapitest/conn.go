@@ -51,6 +51,10 @@ type Conn struct {
 	finished  bool // Close or Drop ran
 }
 
+// SetTimeout changes how long this connection's receives and handler waits
+// may take; a short one lets a test check that nothing more arrives.
+func (c *Conn) SetTimeout(d time.Duration) { c.timeout = d }
+
 // Subprotocol returns the subprotocol the server agreed on, or "".
 func (c *Conn) Subprotocol() string { return c.subprotocol }
 

@@ -18,9 +18,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/wsapi-go/wsapi"
+	natsbroker "github.com/wsapi-go/wsapi/broker/nats"
+	redisbroker "github.com/wsapi-go/wsapi/broker/redis"
 )
 
 //go:embed index.html
@@ -44,14 +47,37 @@ func main() {
 func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
 	addr := fs.String("addr", ":8000", "address to listen on")
+	brokerURL := fs.String("broker", "", "share the chat with other instances: redis://host:port or nats://host:port (empty: this process only)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	manager := wsapi.NewManager(nil)
+	if *brokerURL != "" {
+		broker, err := dialBroker(ctx, *brokerURL)
+		if err != nil {
+			return err // an unreachable broker stops the program: it would run alone
+		}
+		defer broker.Close()
+		if err := manager.UseBroker(ctx, broker); err != nil {
+			return err
+		}
+		defer manager.Close()
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "wsapi chat: open http://localhost:%d/ in two browser tabs (Ctrl-C to stop)\n", ln.Addr().(*net.TCPAddr).Port)
 	return newApp(manager).Serve(ctx, ln)
+}
+
+// dialBroker connects to the broker named by a redis:// or nats:// URL.
+func dialBroker(ctx context.Context, url string) (wsapi.Broker, error) {
+	switch {
+	case strings.HasPrefix(url, "redis://"), strings.HasPrefix(url, "rediss://"):
+		return redisbroker.Dial(ctx, url, nil)
+	case strings.HasPrefix(url, "nats://"):
+		return natsbroker.Dial(url, nil)
+	}
+	return nil, fmt.Errorf("chat: -broker %q: use redis://host:port or nats://host:port", url)
 }

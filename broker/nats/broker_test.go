@@ -1,0 +1,365 @@
+package natsbroker_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/wsapi-go/wsapi"
+	natsbroker "github.com/wsapi-go/wsapi/broker/nats"
+	"github.com/wsapi-go/wsapi/wsapitest"
+	"go.uber.org/goleak"
+)
+
+func dial(t *testing.T, srv *natsServer, opts *natsbroker.Options) *natsbroker.Broker {
+	t.Helper()
+	b, err := natsbroker.Dial(srv.url(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// serverSubs returns how many subscriptions the server counts for the
+// broker's connection.
+func serverSubs(srv *natsServer, b *natsbroker.Broker) int {
+	cid, err := b.Conn().GetClientID()
+	if err != nil {
+		return -1
+	}
+	return srv.numSubs(cid)
+}
+
+// TestDialUnreachable: a server that is not there is a clear error at
+// start, naming the URL without its credentials.
+func TestDialUnreachable(t *testing.T) {
+	srv := startNATS(t)
+	port := srv.port
+	srv.shutdown() // nothing listens on port now
+	b, err := natsbroker.Dial(fmt.Sprintf("nats://wsapi:s3cret@127.0.0.1:%d", port), nil)
+	if err == nil {
+		b.Close()
+		t.Fatal("Dial succeeded with no server listening")
+	}
+	want := fmt.Sprintf("natsbroker: cannot reach nats at nats://127.0.0.1:%d: ", port)
+	if !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("Dial error %q, want it to start with %q", err, want)
+	}
+	if strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("Dial error %q shows the password", err)
+	}
+}
+
+// TestDialConfiguresReconnects: the connection Dial makes reconnects
+// forever and buffers nothing while disconnected.
+func TestDialConfiguresReconnects(t *testing.T) {
+	srv := startNATS(t)
+	b := dial(t, srv, nil)
+	o := b.Conn().Opts
+	if o.MaxReconnect != -1 || o.ReconnectBufSize != -1 || !o.AllowReconnect {
+		t.Fatalf("MaxReconnect %d, ReconnectBufSize %d, AllowReconnect %v; want -1, -1, true", o.MaxReconnect, o.ReconnectBufSize, o.AllowReconnect)
+	}
+	if o.Name != "wsapi" {
+		t.Fatalf("connection name %q, want wsapi", o.Name)
+	}
+}
+
+// TestFanOut: two processes (a broker, a manager and an app each), clients
+// spread 3 and 2 over them. Every broadcast from either side reaches every
+// client exactly once, alone and in a concurrent burst, in each sender's
+// order, and nothing more arrives afterwards.
+func TestFanOut(t *testing.T) {
+	srv := startNATS(t)
+	logger, logs := newLogger(t)
+	ba := dial(t, srv, &natsbroker.Options{Logger: logger})
+	bb := dial(t, srv, &natsbroker.Options{Logger: logger})
+	a, b := newProcess(t, "A", ba), newProcess(t, "B", bb)
+	conns := []*wsapitest.Conn{
+		a.join(t, a.client), a.join(t, a.client), a.join(t, a.quiet),
+		b.join(t, b.client), b.join(t, b.quiet),
+	}
+	for _, br := range []*natsbroker.Broker{ba, bb} {
+		if n := serverSubs(srv, br); n != 1 {
+			t.Fatalf("the server counts %d subscriptions for a broker's connection, want 1", n)
+		}
+	}
+
+	for round, p := range []*process{a, b, b, a} {
+		msg := fmt.Sprintf("round %d from %s", round, p.name)
+		broadcast(t, p, msg)
+		for i, ws := range conns {
+			if got := ws.ReceiveText(); got != msg {
+				t.Fatalf("conn %d received %q, want %q", i, got, msg)
+			}
+		}
+	}
+	burst(t, []*process{a, b}, conns, 100)
+	expectSilence(t, conns[2]) // on A
+	expectSilence(t, conns[4]) // on B
+	if n := logs.count("level=WARN") + logs.count("level=ERROR"); n != 0 {
+		t.Fatalf("%d warnings or errors logged with NATS up", n)
+	}
+}
+
+// TestRooms: a room broadcast from either process reaches the room's
+// members on both processes and no one else.
+func TestRooms(t *testing.T) {
+	srv := startNATS(t)
+	a := newProcess(t, "A", dial(t, srv, nil))
+	b := newProcess(t, "B", dial(t, srv, nil))
+	type member struct {
+		name string
+		ws   *wsapitest.Conn
+		want []string
+	}
+	blue := []string{"blue from A", "blue from B"}
+	members := []member{
+		{"A blue", a.join(t, a.client, "blue"), blue},
+		{"A red", a.join(t, a.client, "red"), []string{"red from B"}},
+		{"A blue+red", a.join(t, a.client, "blue", "red"), append(slices.Clone(blue), "red from B")},
+		{"A none", a.join(t, a.client), nil},
+		{"B blue", b.join(t, b.client, "blue"), blue},
+		{"B none", b.join(t, b.client), nil},
+	}
+	ctx := context.Background()
+	for _, err := range []error{
+		a.m.BroadcastTo(ctx, "blue", "blue from A"),
+		b.m.Room("blue").Broadcast(ctx, "blue from B"),
+		b.m.BroadcastTo(ctx, "red", "red from B"),
+		a.m.Room("green").Broadcast(ctx, "green from A"), // no members anywhere
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each sender's messages arrive in order, so whatever a client was
+	// wrongly sent arrives before that sender's sentinel.
+	broadcast(t, a, "end A")
+	broadcast(t, b, "end B")
+	for _, m := range members {
+		got := collectUntil(t, m.ws, "end A", "end B")
+		slices.Sort(m.want)
+		if !slices.Equal(got, m.want) {
+			t.Errorf("%s received %q, want %q", m.name, got, m.want)
+		}
+	}
+}
+
+// TestOutage: with the server shut down, Broadcast returns an error
+// (natsbroker.ErrDisconnected) while the manager's own clients still get
+// the message; the disconnection is logged. Started again on the same
+// port, the connections come back by themselves with their subscriptions
+// (logged) and broadcasts flow both ways again; what was broadcast during
+// the outage is lost for the other process, not delivered late. No payload
+// is ever logged.
+func TestOutage(t *testing.T) {
+	srv := startNATS(t)
+	logger, logs := newLogger(t)
+	opts := &natsbroker.Options{Logger: logger, ReconnectWait: 100 * time.Millisecond}
+	ba, bb := dial(t, srv, opts), dial(t, srv, opts)
+	a, b := newProcess(t, "A", ba), newProcess(t, "B", bb)
+	a1, b1 := a.join(t, a.client), b.join(t, b.client)
+	broadcast(t, a, "before the outage")
+	expect(t, a1, "before the outage")
+	expect(t, b1, "before the outage")
+
+	srv.shutdown()
+	// A publish in the instant before the client notices the loss cannot
+	// fail (NATS publishes are not acknowledged): wait until it has.
+	waitFor(t, "both connections to notice the outage", 5*time.Second, func() bool {
+		return ba.Conn().IsReconnecting() && bb.Conn().IsReconnecting()
+	})
+	for _, c := range []struct {
+		p   *process
+		own *wsapitest.Conn
+	}{{a, a1}, {b, b1}} {
+		msg := "during the outage from " + c.p.name
+		err := c.p.m.Broadcast(context.Background(), msg)
+		if !errors.Is(err, natsbroker.ErrDisconnected) {
+			t.Fatalf("%s: Broadcast with NATS down returned %v, want natsbroker.ErrDisconnected", c.p.name, err)
+		}
+		t.Logf("%s: Broadcast with NATS down: %v", c.p.name, err)
+		expect(t, c.own, msg) // local clients still get it
+	}
+	waitFor(t, "both disconnections to be logged", 5*time.Second, func() bool {
+		return logs.count("natsbroker: disconnected from nats") == 2
+	})
+
+	srv.start()
+	start := time.Now()
+	waitFor(t, "both connections to come back", 10*time.Second, func() bool {
+		return ba.Conn().IsConnected() && bb.Conn().IsConnected()
+	})
+	for _, br := range []*natsbroker.Broker{ba, bb} {
+		// The round trip makes sure the server has the resent subscription.
+		if err := br.Conn().FlushTimeout(5 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if n := serverSubs(srv, br); n != 1 {
+			t.Fatalf("after the reconnection the server counts %d subscriptions for a broker, want 1", n)
+		}
+	}
+	t.Logf("reconnected %v after the restart", time.Since(start))
+	broadcast(t, a, "after the restart from A")
+	expect(t, a1, "after the restart from A")
+	expect(t, b1, "after the restart from A")
+	broadcast(t, b, "after the restart from B")
+	expect(t, b1, "after the restart from B")
+	expect(t, a1, "after the restart from B")
+
+	waitFor(t, "both reconnections to be logged", 5*time.Second, func() bool {
+		return logs.count("natsbroker: reconnected to nats") == 2
+	})
+	if s := logs.String(); strings.Contains(s, "outage") || strings.Contains(s, "restart") {
+		t.Fatalf("a payload was logged:\n%s", s)
+	}
+}
+
+// TestSubscribeIsConfirmed: a broadcast made right after UseBroker returns
+// reaches the new subscriber, every time; unsubscribing (Manager.Close)
+// removes the subscription from the server.
+func TestSubscribeIsConfirmed(t *testing.T) {
+	srv := startNATS(t)
+	a := newProcess(t, "A", dial(t, srv, nil))
+	shared := dial(t, srv, nil)
+	for i := range 20 {
+		m := wsapi.NewManager(nil)
+		ws := (&process{m: m}).join(t, wsapitest.New(t, newApp(m)))
+		if err := m.UseBroker(context.Background(), shared); err != nil {
+			t.Fatal(err)
+		}
+		msg := fmt.Sprintf("first broadcast %d", i)
+		broadcast(t, a, msg)
+		expect(t, ws, msg)
+		if err := m.Close(); err != nil {
+			t.Fatalf("Manager.Close: %v", err)
+		}
+		waitFor(t, "the server to drop the subscription", 5*time.Second, func() bool { return serverSubs(srv, shared) == 0 })
+		ws.Close()
+	}
+}
+
+// TestClose: Close ends every subscription of the broker (on the server
+// too) and its goroutines, closes a connection Dial made but not one given
+// to New, and makes Publish and Subscribe fail with wsapi.ErrBrokerClosed.
+func TestClose(t *testing.T) {
+	srv := startNATS(t)
+	before := goleak.IgnoreCurrent()
+	ctx := context.Background()
+
+	logger, logs := newLogger(t)
+	b := dial(t, srv, &natsbroker.Options{Logger: logger})
+	nc, err := nats.Connect(srv.url())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nb := natsbroker.New(nc, nil)
+	var managers []*wsapi.Manager
+	for _, br := range []*natsbroker.Broker{b, b, nb} {
+		m := wsapi.NewManager(nil)
+		if err := m.UseBroker(ctx, br); err != nil {
+			t.Fatal(err)
+		}
+		managers = append(managers, m)
+	}
+	if n, m := serverSubs(srv, b), serverSubs(srv, nb); n != 2 || m != 1 {
+		t.Fatalf("the server counts %d and %d subscriptions, want 2 and 1", n, m)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := nb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if !b.Conn().IsClosed() {
+		t.Fatal("Close left the connection Dial made open")
+	}
+	if !nc.IsConnected() {
+		t.Fatal("Close closed the connection given to New")
+	}
+	waitFor(t, "the closed connection to be logged", 5*time.Second, func() bool {
+		return logs.count("natsbroker: connection closed") == 1
+	})
+	if n := logs.count("level=WARN"); n != 0 {
+		t.Fatalf("Close logged %d warnings, as if the connection had been lost", n)
+	}
+	waitFor(t, "the server to drop the subscriptions of the connection given to New", 5*time.Second, func() bool {
+		return serverSubs(srv, nb) == 0
+	})
+	for _, br := range []*natsbroker.Broker{b, nb} {
+		if err := br.Publish(ctx, "wsapi", []byte("x")); !errors.Is(err, wsapi.ErrBrokerClosed) {
+			t.Fatalf("Publish after Close: %v", err)
+		}
+		if _, err := br.Subscribe(ctx, "wsapi", func([]byte) {}); !errors.Is(err, wsapi.ErrBrokerClosed) {
+			t.Fatalf("Subscribe after Close: %v", err)
+		}
+	}
+	if err := managers[0].Broadcast(ctx, "x"); !errors.Is(err, wsapi.ErrBrokerClosed) {
+		t.Fatalf("Broadcast on a closed broker: %v, want wsapi.ErrBrokerClosed", err)
+	}
+	for _, m := range managers {
+		if err := m.Close(); err != nil {
+			t.Fatalf("Manager.Close after the broker's Close: %v", err)
+		}
+	}
+	nc.Close()
+	goleak.VerifyNone(t, before)
+}
+
+// TestUnsubscribeWaitsForHandler: once unsubscribe returns, the handler is
+// not running and is not called again.
+func TestUnsubscribeWaitsForHandler(t *testing.T) {
+	srv := startNATS(t)
+	b := dial(t, srv, nil)
+	ctx := context.Background()
+	entered, release := make(chan struct{}), make(chan struct{})
+	var calls, after int
+	var done bool
+	unsub, err := b.Subscribe(ctx, "t", func([]byte) {
+		calls++
+		if done {
+			after++
+		}
+		if calls == 1 {
+			close(entered)
+			<-release
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Publish(ctx, "t", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	returned := make(chan error)
+	go func() { returned <- unsub() }()
+	select {
+	case <-returned:
+		t.Fatal("unsubscribe returned while the handler was running")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	if err := <-returned; err != nil {
+		t.Fatal(err)
+	}
+	done = true // the race detector flags this if a handler call could overlap
+	for range 3 {
+		b.Publish(ctx, "t", []byte("2"))
+	}
+	b.Conn().Flush()
+	time.Sleep(50 * time.Millisecond)
+	if calls != 1 || after != 0 {
+		t.Fatalf("handler called %d times, %d after unsubscribe returned; want 1 and 0", calls, after)
+	}
+}
