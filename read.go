@@ -11,6 +11,10 @@ import (
 	"github.com/gobwas/ws"
 )
 
+// maxMessage bounds a message when the read limit is off: the largest
+// slice a program can hold.
+const maxMessage = int64(^uint(0) >> 1)
+
 // readBufSize is the read buffer a connection borrows while data flows. It
 // holds many small frames at once, so one read syscall serves them all.
 const readBufSize = 4096
@@ -247,7 +251,8 @@ func (c *Conn) readMessage() (op ws.OpCode, data []byte, owned bool, err error) 
 			rd.compressed = h.rsv&4 != 0
 			rd.text = utf8Stream{}
 		}
-		if limit > 0 && rd.size+h.length > limit {
+		// Compare without adding: a length near 2^63 must not overflow.
+		if limit > 0 && h.length > limit-rd.size || h.length > maxMessage-rd.size {
 			return 0, nil, false, protoErr(CloseMessageTooBig, "message exceeds the read limit")
 		}
 		// Fast path: a whole message in one frame, already buffered.
@@ -293,28 +298,32 @@ func (c *Conn) readMessage() (op ws.OpCode, data []byte, owned bool, err error) 
 
 // readPayload appends a data frame's payload to rd.msg, unmasking it and
 // checking UTF-8 as each piece arrives so bad text fails as early as the
-// bytes allow.
+// bytes allow. The buffer grows with the data that actually arrives, so a
+// header announcing a large frame costs nothing until its bytes come.
 func (c *Conn) readPayload(h frameHeader) error {
 	rd := &c.rd
 	start := int(rd.size)
 	end := start + int(h.length)
-	if cap(rd.msg) < end {
-		grown := make([]byte, end, max(end, 2*cap(rd.msg)))
-		copy(grown, rd.msg)
-		rd.msg = grown
-	}
-	rd.msg = rd.msg[:end]
 	rd.size = int64(end)
 	rd.frame = true
 	off := start
 	for off < end {
+		if off == cap(rd.msg) || rd.msg == nil {
+			// Grow to the frame's end, in steps of at most the data already
+			// received, with a first step of up to 64 KiB.
+			grown := make([]byte, off, min(end, max(2*off, off+64<<10)))
+			copy(grown, rd.msg[:off])
+			rd.msg = grown
+		}
+		rd.msg = rd.msg[:min(end, cap(rd.msg))]
+		room := rd.msg[off:]
 		var n int
 		if rd.buf != nil && rd.r < rd.w {
-			n = copy(rd.msg[off:end], rd.buf[rd.r:rd.w])
+			n = copy(room, rd.buf[rd.r:rd.w])
 			rd.r += n
 		} else {
 			var err error
-			if n, err = c.readDirect(rd.msg[off:end]); err != nil {
+			if n, err = c.readDirect(room); err != nil {
 				return err
 			}
 		}

@@ -29,7 +29,7 @@ func (c *Conn) next(ctx context.Context) (op ws.OpCode, data []byte, owned bool,
 	if bg := c.bg.Load(); bg != nil {
 		return bg.next(ctx)
 	}
-	if !c.reading.CompareAndSwap(false, true) {
+	for spins := 0; !c.reading.CompareAndSwap(false, true); spins++ {
 		if bg := c.bg.Load(); bg != nil {
 			return bg.next(ctx)
 		}
@@ -37,7 +37,12 @@ func (c *Conn) next(ctx context.Context) (op ws.OpCode, data []byte, owned bool,
 			<-c.done // Close is reading the peer's answer
 			return 0, nil, false, c.errClosed()
 		}
-		panic("wsapi: concurrent Receive calls on one Conn: call Receive methods from one goroutine at a time")
+		// The housekeeper may be starting a background reader: it takes the
+		// token just before publishing the reader. Anything longer is misuse.
+		if spins == 100 {
+			panic("wsapi: concurrent Receive calls on one Conn: call Receive methods from one goroutine at a time")
+		}
+		time.Sleep(50 * time.Microsecond)
 	}
 	c.reads.Add(1)
 	// The handler's own context needs no watching: its end closes the socket.

@@ -64,9 +64,13 @@ type Group struct {
 // when it is included in an app with Include, once per inclusion.
 func NewRouter() *Group { return &Group{} }
 
-// Endpoint is a registered WebSocket route, as returned by WS and Route.
+// Endpoint is a registered WebSocket route, as returned by WS and Route:
+// a handle to describe it (With), to register its typed messages (On,
+// Emits), and to find it in App.Routes. A route of a router included twice
+// shares one Endpoint.
 type Endpoint struct {
 	pattern string // as the user wrote it, before any prefix
+	endpointState
 }
 
 // Pattern returns the pattern the route was registered with, without the
