@@ -508,3 +508,55 @@ const (
 	ws_OpPing         = ws.OpPing
 	ws_OpPong         = ws.OpPong
 )
+
+func TestWriteTimeoutDropsAStuckClient(t *testing.T) {
+	app, _ := quietApp(&wsapi.Options{WriteTimeout: 200 * time.Millisecond})
+	result := make(chan error, 1)
+	app.WS("/flood", func(ctx context.Context, ws *wsapi.Conn) error {
+		if err := ws.Accept(ctx, nil); err != nil {
+			return err
+		}
+		big := strings.Repeat("x", 1<<20)
+		for {
+			if err := ws.SendText(ctx, big); err != nil {
+				result <- err
+				return err
+			}
+		}
+	})
+	c := wsapitest.New(t, app)
+	ws := c.Connect("/flood") // and never reads
+	select {
+	case err := <-result:
+		var d *wsapi.Disconnect
+		if !errors.As(err, &d) || d.Code != wsapi.CloseAbnormalClosure || d.Reason != "write timeout" {
+			t.Fatalf("SendText returned %v, want a 1006 Disconnect for the write timeout", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a client that never reads held the sender for 10s")
+	}
+	ws.Drop()
+}
+
+func TestStats(t *testing.T) {
+	app, _ := quietApp(&wsapi.Options{MaxConnections: 2})
+	app.WS("/ok", echo(""))
+	app.WS("/fail", func(ctx context.Context, ws *wsapi.Conn) error {
+		ws.Accept(ctx, nil)
+		return errors.New("boom")
+	})
+	app.WS("/panic", func(ctx context.Context, ws *wsapi.Conn) error { panic("before accept") })
+	c := wsapitest.New(t, app)
+	a := c.Connect("/ok")
+	handshakeStatus(t, c, "/panic") // refused with 500, and a panic
+	f := c.Connect("/fail")
+	f.ExpectClose(wsapi.CloseInternalServerError)
+	f.Wait()
+	handshakeStatus(t, c, "/ok", wsapitest.WithHeader("Sec-WebSocket-Version", "8")) // refused with 426
+	waitFor(t, func() bool { return app.Stats().Open == 1 }, "one open connection")
+	want := wsapi.Stats{Open: 1, Accepted: 2, Refused: 2, Failed: 1, Panics: 1}
+	if got := app.Stats(); got != want {
+		t.Fatalf("Stats %+v, want %+v", got, want)
+	}
+	a.Close()
+}

@@ -121,7 +121,7 @@ func CloseStatus(err error) CloseCode {
 // the connection and then closes it with Code and Reason, because browsers
 // cannot read the status of a refused handshake.
 type RejectError struct {
-	Code   CloseCode // close code, ClosePolicyViolation when zero
+	Code   CloseCode // close code; ClosePolicyViolation when zero or not sendable
 	Reason string    // sent to the client; keep secrets out of it
 	Status int       // HTTP status before Accept, 403 when zero
 }
@@ -142,8 +142,10 @@ func (e *RejectError) Error() string {
 	return fmt.Sprintf("wsapi: connection rejected: %s %q", e.code(), e.Reason)
 }
 
+// code is the close code to send: ClosePolicyViolation when Code is zero
+// or may not appear on the wire (1005, 1006, 1015, or out of range).
 func (e *RejectError) code() CloseCode {
-	if e.Code == 0 {
+	if !e.Code.sendable() {
 		return ClosePolicyViolation
 	}
 	return e.Code

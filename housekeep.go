@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -18,6 +19,34 @@ type registry struct {
 	shutdown bool
 	running  bool          // the housekeeper goroutine is running
 	stop     chan struct{} // tells a running housekeeper that the last connection left
+}
+
+// Stats are an app's counters since New, for export to a metrics system
+// (expvar, Prometheus...).
+type Stats struct {
+	Open     int    // connections open now
+	Accepted uint64 // handshakes accepted
+	Refused  uint64 // handshakes refused: bad requests, origins, limits, dependencies, handlers
+	Failed   uint64 // accepted connections whose handler returned an error or panicked
+	Panics   uint64 // panics recovered in handlers and dependencies
+}
+
+type counters struct {
+	accepted, refused, failed, panics atomic.Uint64
+}
+
+// Stats returns the app's counters.
+func (a *App) Stats() Stats {
+	a.reg.mu.Lock()
+	open := len(a.reg.conns)
+	a.reg.mu.Unlock()
+	return Stats{
+		Open:     open,
+		Accepted: a.count.accepted.Load(),
+		Refused:  a.count.refused.Load(),
+		Failed:   a.count.failed.Load(),
+		Panics:   a.count.panics.Load(),
+	}
 }
 
 // housekeeping is what the housekeeper remembers about one connection.
@@ -63,6 +92,7 @@ func (a *App) track(c *Conn) {
 	defer a.reg.mu.Unlock()
 	c.hk.lastRx = time.Now()
 	a.reg.conns[c] = struct{}{}
+	a.count.accepted.Add(1)
 	if !a.reg.running {
 		a.reg.running = true
 		a.reg.stop = make(chan struct{}, 1)

@@ -95,6 +95,7 @@ func (rt *route) protocolMarker(offered []string) string {
 func (rt *route) serveWS(w http.ResponseWriter, r *http.Request) {
 	a := rt.app
 	if status, msg := checkHandshake(r); status != 0 {
+		a.count.refused.Add(1)
 		if status == http.StatusMethodNotAllowed {
 			w.Header().Set("Allow", "GET")
 		}
@@ -105,10 +106,12 @@ func (rt *route) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !a.originAllowed(r) {
+		a.count.refused.Add(1)
 		writeJSONError(w, http.StatusForbidden, "origin not allowed", nil)
 		return
 	}
 	if status, msg := a.admit(); status != 0 {
+		a.count.refused.Add(1)
 		writeJSONError(w, status, msg, nil)
 		return
 	}
@@ -136,6 +139,7 @@ func (rt *route) resolveSafely(ctx context.Context, c *Conn) (err error, panicke
 	defer func() {
 		if v := recover(); v != nil {
 			panicked, err = v, errPanicked
+			rt.app.count.panics.Add(1)
 			rt.app.logger.Error("wsapi: dependency panicked", "route", rt.pattern, "path", c.req.URL.Path,
 				"remote", c.req.RemoteAddr, "panic", v, "stack", string(debug.Stack()))
 		}
@@ -232,6 +236,7 @@ func (c *Conn) run(params unsafe.Pointer) {
 	a := c.app
 	err, panicked, stack := c.call(params)
 	if panicked != nil {
+		a.count.panics.Add(1)
 		a.logger.Error("wsapi: handler panicked", "route", c.route.pattern, "path", c.req.URL.Path,
 			"remote", c.req.RemoteAddr, "panic", panicked, "stack", string(stack))
 	}
@@ -274,6 +279,7 @@ func (c *Conn) end(err error, panicked bool) {
 	var ve *ValidationError
 	switch {
 	case panicked:
+		c.app.count.failed.Add(1)
 		c.closeHandshake(CloseInternalServerError, "internal server error")
 	case err == nil:
 		c.closeHandshake(CloseNormalClosure, "")
@@ -286,6 +292,7 @@ func (c *Conn) end(err error, panicked bool) {
 	case (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) && c.ctx.Err() != nil:
 		c.closeHandshake(CloseGoingAway, "")
 	default:
+		c.app.count.failed.Add(1)
 		c.app.logger.Error("wsapi: handler failed", "route", c.route.pattern, "path", c.req.URL.Path,
 			"remote", c.req.RemoteAddr, "err", err)
 		c.closeHandshake(CloseInternalServerError, "internal server error")
@@ -299,6 +306,7 @@ func (c *Conn) end(err error, panicked bool) {
 func (c *Conn) refuse(err error, panicked any) {
 	defer c.releaseHandoff()
 	a := c.app
+	a.count.refused.Add(1)
 	status, code, detail := http.StatusForbidden, ClosePolicyViolation, any("connection not accepted")
 	var rej *RejectError
 	var ve *ValidationError

@@ -320,6 +320,7 @@ type App struct {
 
 	overrides atomic.Pointer[map[reflect.Type]overrideFunc]
 	reg       registry
+	count     counters
 }
 
 type httpRoute struct {

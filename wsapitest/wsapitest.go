@@ -130,7 +130,9 @@ type dialConfig struct {
 	compress bool
 }
 
-// WithHeader adds a header to the handshake request.
+// WithHeader adds a header to the handshake request. Setting one of the
+// handshake's own headers (Upgrade, Connection, Sec-WebSocket-Version,
+// Sec-WebSocket-Key) replaces the client's value, to test bad handshakes.
 func WithHeader(key, value string) DialOption {
 	return func(d *dialConfig) { d.header.Add(key, value) }
 }
@@ -252,10 +254,14 @@ func dial(t testing.TB, u *url.URL, timeout time.Duration, id string, opts []Dia
 		ProtoMinor: 1,
 		Header:     cfg.header,
 	}
-	req.Header.Set("Upgrade", "websocket")
-	req.Header.Set("Connection", "Upgrade")
-	req.Header.Set("Sec-WebSocket-Version", "13")
-	req.Header.Set("Sec-WebSocket-Key", key)
+	// The handshake headers, unless the test set its own to try a bad one.
+	for k, v := range map[string]string{"Upgrade": "websocket", "Connection": "Upgrade",
+		"Sec-Websocket-Version": "13", "Sec-Websocket-Key": key} {
+		if req.Header.Get(k) == "" {
+			req.Header.Set(k, v)
+		}
+	}
+	key = req.Header.Get("Sec-Websocket-Key")
 	if id != "" {
 		req.Header.Set(idHeader, id)
 	}
