@@ -1,0 +1,156 @@
+package wsapi_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wsapi-go/wsapi"
+	"github.com/wsapi-go/wsapi/wsapitest"
+)
+
+// Connection lifecycle: origin checks, keepalive, timeouts, shutdown and
+// the app's counters.
+
+func TestOriginCheck(t *testing.T) {
+	app, _ := quietApp(&wsapi.Options{OriginPatterns: []string{"*.example.com"}})
+	app.WS("/ws", echo(""))
+	c := wsapitest.New(t, app)
+	host := strings.TrimPrefix(c.URL(), "http://")
+	for origin, want := range map[string]int{
+		"":                         101,
+		"http://" + host:           101,
+		"https://app.example.com":  101,
+		"https://evil.example.org": 403,
+		"null":                     403,
+	} {
+		var opts []wsapitest.DialOption
+		if origin != "" {
+			opts = append(opts, wsapitest.WithHeader("Origin", origin))
+		}
+		if status, body := handshakeStatus(t, c, "/ws", opts...); status != want {
+			t.Errorf("Origin %q: %d %s, want %d", origin, status, body, want)
+		}
+	}
+	open, _ := quietApp(&wsapi.Options{InsecureSkipOriginCheck: true})
+	open.WS("/ws", echo(""))
+	if status, _ := handshakeStatus(t, wsapitest.New(t, open), "/ws", wsapitest.WithHeader("Origin", "https://evil.example.org")); status != 101 {
+		t.Errorf("InsecureSkipOriginCheck: %d", status)
+	}
+}
+
+func TestShutdownClosesWith1001(t *testing.T) {
+	app, _ := quietApp(nil)
+	app.WS("/ws", echo(""))
+	c := wsapitest.New(t, app)
+	a, b := c.Connect("/ws"), c.Connect("/ws")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- app.Shutdown(ctx) }()
+	a.ExpectClose(wsapi.CloseGoingAway)
+	b.ExpectClose(wsapi.CloseGoingAway)
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if status, _ := handshakeStatus(t, c, "/ws"); status != http.StatusServiceUnavailable {
+		t.Fatalf("handshake after shutdown: %d, want 503", status)
+	}
+}
+
+func TestPingsAndIdleTimeout(t *testing.T) {
+	app, _ := quietApp(&wsapi.Options{PingInterval: 40 * time.Millisecond, IdleTimeout: 300 * time.Millisecond})
+	app.WS("/ws", echo(""))
+	c := wsapitest.New(t, app)
+
+	// A client that answers pings (wsapitest does, while it reads) stays.
+	ws := c.Connect("/ws")
+	deadline := time.Now().Add(600 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		roundTrip(t, ws, "x", "x")
+		time.Sleep(50 * time.Millisecond)
+	}
+	ws.Close()
+
+	// A client that never answers is closed with 1001 "idle timeout".
+	silent := c.Connect("/ws")
+	var pings atomic.Int32
+	start := time.Now()
+	for {
+		f, err := silent.ReadFrame()
+		if err != nil {
+			t.Fatalf("reading: %v", err)
+		}
+		if f.Header.OpCode == ws_OpPing {
+			pings.Add(1)
+			continue
+		}
+		if f.Header.OpCode != ws_OpClose || !bytes.HasPrefix(f.Payload, []byte{0x03, 0xe9}) {
+			t.Fatalf("unexpected frame %v %q, want a close with 1001", f.Header.OpCode, f.Payload)
+		}
+		break
+	}
+	if pings.Load() == 0 {
+		t.Fatal("the server never pinged the silent client")
+	}
+	if d := time.Since(start); d < 250*time.Millisecond {
+		t.Fatalf("closed after %v, before the idle timeout", d)
+	}
+}
+
+func TestWriteTimeoutDropsAStuckClient(t *testing.T) {
+	app, _ := quietApp(&wsapi.Options{WriteTimeout: 200 * time.Millisecond})
+	result := make(chan error, 1)
+	app.WS("/flood", func(ctx context.Context, ws *wsapi.Conn) error {
+		if err := ws.Accept(ctx, nil); err != nil {
+			return err
+		}
+		big := strings.Repeat("x", 1<<20)
+		for {
+			if err := ws.SendText(ctx, big); err != nil {
+				result <- err
+				return err
+			}
+		}
+	})
+	c := wsapitest.New(t, app)
+	ws := c.Connect("/flood") // and never reads
+	select {
+	case err := <-result:
+		var d *wsapi.Disconnect
+		if !errors.As(err, &d) || d.Code != wsapi.CloseAbnormalClosure || d.Reason != "write timeout" {
+			t.Fatalf("SendText returned %v, want a 1006 Disconnect for the write timeout", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a client that never reads held the sender for 10s")
+	}
+	ws.Drop()
+}
+
+func TestStats(t *testing.T) {
+	app, _ := quietApp(&wsapi.Options{MaxConnections: 2})
+	app.WS("/ok", echo(""))
+	app.WS("/fail", func(ctx context.Context, ws *wsapi.Conn) error {
+		ws.Accept(ctx, nil)
+		return errors.New("boom")
+	})
+	app.WS("/panic", func(ctx context.Context, ws *wsapi.Conn) error { panic("before accept") })
+	c := wsapitest.New(t, app)
+	a := c.Connect("/ok")
+	handshakeStatus(t, c, "/panic") // refused with 500, and a panic
+	f := c.Connect("/fail")
+	f.ExpectClose(wsapi.CloseInternalServerError)
+	f.Wait()
+	handshakeStatus(t, c, "/ok", wsapitest.WithHeader("Sec-WebSocket-Version", "8")) // refused with 426
+	waitFor(t, func() bool { return app.Stats().Open == 1 }, "one open connection")
+	want := wsapi.Stats{Open: 1, Accepted: 2, Refused: 2, Failed: 1, Panics: 1}
+	if got := app.Stats(); got != want {
+		t.Fatalf("Stats %+v, want %+v", got, want)
+	}
+	a.Close()
+}
