@@ -146,6 +146,10 @@ func readRegion(file, name string) ([]string, error) {
 	if !found {
 		return nil, fmt.Errorf("no region %q in %s", name, file)
 	}
+	// gofmt keeps a blank line between a declaration and the end marker.
+	for len(region) > 0 && strings.TrimSpace(region[len(region)-1]) == "" {
+		region = region[:len(region)-1]
+	}
 	return dedent(region), nil
 }
 

@@ -7,15 +7,18 @@ import (
 	"github.com/wsapi-go/wsapi"
 )
 
+// docs:start params
 // ChatParams binds the client's id from the path; a non-integer id is
 // refused with 422 before the handshake is accepted.
 type ChatParams struct {
 	ClientID int `path:"client_id"`
 }
 
+// docs:end params
 // newApp builds the chat of the tutorial (sections F and G) around manager.
 func newApp(manager *wsapi.Manager) *wsapi.App {
 	app := wsapi.New(nil)
+	// docs:start route
 	wsapi.Route(app, "/ws/{client_id}", func(ctx context.Context, ws *wsapi.Conn, p *ChatParams) error {
 		if err := manager.Connect(ctx, ws); err != nil { // accepts and registers
 			return err
@@ -38,6 +41,7 @@ func newApp(manager *wsapi.Manager) *wsapi.App {
 			}
 		}
 	})
+	// docs:end route
 	app.Handle("GET /{$}", pageHandler())
 	return app
 }

@@ -28,6 +28,7 @@ import (
 //go:embed index.html
 var page []byte
 
+// docs:start dependency
 // CookieOrToken is FastAPI's get_cookie_or_token dependency: its fields are
 // bound from the handshake request, then Resolve checks them.
 type CookieOrToken struct {
@@ -45,14 +46,18 @@ func (d *CookieOrToken) Resolve(ctx context.Context) error {
 	return nil
 }
 
+// docs:end dependency
+// docs:start params
 // ItemParams is what the route needs: a path value and the dependency.
 type ItemParams struct {
 	ItemID        string `path:"item_id"`
 	CookieOrToken CookieOrToken
 }
 
+// docs:end params
 func newApp() *wsapi.App {
 	app := wsapi.New(nil)
+	// docs:start route
 	wsapi.Route(app, "/items/{item_id}/ws", func(ctx context.Context, ws *wsapi.Conn, p *ItemParams) error {
 		if err := ws.Accept(ctx, nil); err != nil {
 			return err
@@ -66,6 +71,7 @@ func newApp() *wsapi.App {
 			}
 		}
 	})
+	// docs:end route
 	app.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(page)

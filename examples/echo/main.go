@@ -28,6 +28,7 @@ var page []byte
 // newApp builds the app; main and the tests share it.
 func newApp() *wsapi.App {
 	app := wsapi.New(nil)
+	// docs:start handler
 	app.WS("/ws", func(ctx context.Context, ws *wsapi.Conn) error {
 		if err := ws.Accept(ctx, nil); err != nil {
 			return err
@@ -42,10 +43,13 @@ func newApp() *wsapi.App {
 			}
 		}
 	})
+	// docs:end handler
+	// docs:start page
 	app.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(page)
 	})
+	// docs:end page
 	return app
 }
 

@@ -1,0 +1,68 @@
+package orch
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+func fakeRunner() *runner {
+	r := &runner{opts: Options{Rounds: 3, Contenders: []string{"wsapi", "gorilla", "epoll"}}, started: time.Now()}
+	// Round-by-round figures: gorilla is 0.5×, 0.8×, 0.6× wsapi.
+	ws := []float64{100, 200, 150}
+	gor := []float64{50, 160, 90}
+	for round := range 3 {
+		r.samples = append(r.samples,
+			Sample{Scenario: "echo", Cell: "64 × 32 B text", Contender: "wsapi", Round: round, Metrics: map[string]float64{"msgs_per_cpu_s": ws[round], "server_reads_per_msg": 2, "server_writes_per_msg": 1}},
+			Sample{Scenario: "echo", Cell: "64 × 32 B text", Contender: "gorilla", Round: round, Metrics: map[string]float64{"msgs_per_cpu_s": gor[round]}},
+			Sample{Scenario: "idle", Cell: "10 idle connections", Contender: "wsapi", Round: round, Metrics: map[string]float64{"rss_per_conn_kib": 3}},
+			Sample{Scenario: "idle", Cell: "10 idle connections", Contender: "gorilla", Round: round, Metrics: map[string]float64{"rss_per_conn_kib": 12}},
+		)
+	}
+	r.samples = append(r.samples, Sample{Scenario: "echo", Cell: "64 × 32 B text", Contender: "epoll", Round: 0, Error: "boom"})
+	return r
+}
+
+func TestReport(t *testing.T) {
+	rep := fakeRunner().report()
+	if got, ok := rep.Ratio("echo", "64 × 32 B text", "msgs_per_cpu_s", "gorilla", "wsapi"); !ok || math.Abs(got-0.6) > 1e-9 {
+		t.Fatalf("median ratio = %v, %v; want 0.6", got, ok)
+	}
+	if got, _ := rep.Median("echo", "64 × 32 B text", "msgs_per_cpu_s", "gorilla"); got != 90 {
+		t.Fatalf("median = %v, want 90", got)
+	}
+	md := rep.Markdown()
+	for _, want := range []string{
+		"| 64 × 32 B text | 150 | 90 (0.60) | error |",
+		"| 10 idle connections | 3.0 | 12.0 (4.00) |",
+		"| 64 × 32 B text | 2.0 / 1.0 |",
+		"idle RSS per connection ≤ 4 KiB | 3.0 KiB",
+		"- echo, 64 × 32 B text, epoll, round 1: boom",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	var v map[string]any
+	if err := json.Unmarshal(rep.JSON(), &v); err != nil {
+		t.Fatalf("JSON: %v", err)
+	}
+	dec := xml.NewDecoder(strings.NewReader(rep.SVG()))
+	for {
+		if _, err := dec.Token(); err != nil {
+			if err.Error() != "EOF" {
+				t.Fatalf("SVG is not well-formed XML: %v", err)
+			}
+			break
+		}
+	}
+}
+
+func TestRotate(t *testing.T) {
+	if got := rotate([]string{"a", "b", "c"}, 4); strings.Join(got, "") != "bca" {
+		t.Fatalf("rotate = %v", got)
+	}
+}

@@ -1,0 +1,101 @@
+package servers
+
+import (
+	"context"
+
+	"github.com/wsapi-go/wsapi"
+)
+
+// Auth is the handshake scenario's dependency: a token from the query.
+type Auth struct {
+	Token string `query:"token"`
+	User  string
+}
+
+// Resolve refuses a handshake without a token.
+func (a *Auth) Resolve(ctx context.Context) error {
+	if a.Token == "" {
+		return wsapi.Reject(wsapi.ClosePolicyViolation, "token")
+	}
+	a.User = "u"
+	return nil
+}
+
+// Params is the handshake scenario's params struct: five bound fields and
+// one dependency.
+type Params struct {
+	Room    string `path:"room"`
+	Page    int    `query:"page"`
+	Limit   int    `query:"limit" default:"10"`
+	Agent   string `header:"User-Agent"`
+	Session string `cookie:"session"`
+	Auth    Auth
+}
+
+func startWSAPI() (*Instance, error) {
+	app := wsapi.New(&wsapi.Options{ReadLimit: 32 << 20, InsecureSkipOriginCheck: true})
+	app.WS("/echo", func(ctx context.Context, ws *wsapi.Conn) error {
+		if err := ws.Accept(ctx, nil); err != nil {
+			return err
+		}
+		for {
+			t, data, err := ws.Receive(ctx)
+			if err != nil {
+				return err
+			}
+			if t == wsapi.MessageText {
+				err = ws.SendText(ctx, string(data))
+			} else {
+				err = ws.SendBytes(ctx, data)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	})
+
+	m := wsapi.NewManager(&wsapi.ManagerOptions{QueueSize: 1024})
+	app.WS("/sub", func(ctx context.Context, ws *wsapi.Conn) error {
+		if err := m.Connect(ctx, ws); err != nil {
+			return err
+		}
+		for {
+			if _, _, err := ws.Receive(ctx); err != nil {
+				return err
+			}
+		}
+	})
+
+	wsapi.Route(app, "/hs/{room}", func(ctx context.Context, ws *wsapi.Conn, p *Params) error {
+		if err := ws.Accept(ctx, nil); err != nil {
+			return err
+		}
+		_, err := ws.ReceiveText(ctx)
+		return err
+	})
+	app.WS("/hsbare", func(ctx context.Context, ws *wsapi.Conn) error {
+		if err := ws.Accept(ctx, nil); err != nil {
+			return err
+		}
+		_, err := ws.ReceiveText(ctx)
+		return err
+	})
+
+	addr, stop, err := serveHTTP(app)
+	if err != nil {
+		return nil, err
+	}
+	return &Instance{
+		Addr: addr,
+		broadcast: func(ctx context.Context, payloads [][]byte) error {
+			for _, p := range payloads {
+				if err := m.Broadcast(ctx, string(p)); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		count: m.Len,
+		stop:  stop,
+	}, nil
+}
