@@ -239,7 +239,8 @@ func (c *Conn) releaseHandoff() {
 // Close closes the connection with code and reason (cut to 123 bytes of
 // UTF-8) and waits, up to a few seconds, for the client's close frame, as RFC
 // 6455 asks. It is safe from any goroutine and returns nil if the connection
-// is already closing. Before Accept, it refuses the handshake with 403.
+// is already closing. Before Accept there is nothing to close: it returns an
+// error, and the handler refuses the connection by returning Reject(...).
 func (c *Conn) Close(code CloseCode, reason string) error {
 	switch c.State() {
 	case StateConnecting:

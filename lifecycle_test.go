@@ -154,3 +154,25 @@ func TestStats(t *testing.T) {
 	}
 	a.Close()
 }
+
+// TestSendAfterTheEndReturnsDisconnect: with the handler's own context,
+// which the end cancels, a Send still says why the connection ended.
+func TestSendAfterTheEndReturnsDisconnect(t *testing.T) {
+	app, _ := quietApp(nil)
+	got := make(chan error, 1)
+	app.WS("/ws", func(ctx context.Context, ws *wsapi.Conn) error {
+		if err := ws.Accept(ctx, nil); err != nil {
+			return err
+		}
+		<-ctx.Done()
+		err := ws.SendText(ctx, "too late")
+		got <- err
+		return err
+	})
+	c := wsapitest.New(t, app)
+	ws := c.Connect("/ws")
+	ws.CloseWith(wsapi.CloseGoingAway, "bye")
+	if err := <-got; wsapi.CloseStatus(err) != wsapi.CloseGoingAway {
+		t.Fatalf("SendText after the end: %v, want the peer's *Disconnect", err)
+	}
+}

@@ -43,7 +43,8 @@ type Options struct {
 	// without waiting (as Manager broadcasts are). Default 256.
 	SendQueueSize int
 
-	// MaxConnections caps the open connections of the app; handshakes past
+	// MaxConnections caps the connections the app holds: those open, and
+	// those whose handshake or handler is still running. Handshakes past
 	// the cap are answered 503 Service Unavailable. Default 0: no cap
 	// beyond the process's file limit.
 	MaxConnections int

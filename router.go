@@ -14,8 +14,10 @@ import (
 // context (see Conn.Context). The handler calls ws.Accept to complete the
 // handshake. Returning nil closes the connection with CloseNormalClosure; a
 // *Disconnect ends it quietly; a *RejectError closes it with its code (or,
-// before Accept, refuses the handshake); any other error, or a panic, is
-// logged and closes it with CloseInternalServerError (1011).
+// before Accept, refuses the handshake); a *ValidationError left unanswered
+// closes it with CloseInvalidFramePayloadData (1007), the client having sent
+// data that does not fit; any other error, or a panic, is logged and closes
+// it with CloseInternalServerError (1011).
 type HandlerFunc func(ctx context.Context, ws *Conn) error
 
 // Router is what routes are registered on: the App itself, a Group made by
@@ -172,7 +174,7 @@ func mustPlan(t reflect.Type, site, pattern string) (plan *depPlan) {
 			if pattern != "" {
 				where += fmt.Sprintf(": route %q", pattern)
 			}
-			panic(fmt.Sprintf("%s: %v", where, v))
+			panic(fmt.Sprintf("wsapi: %s: %s", where, strings.TrimPrefix(fmt.Sprint(v), "wsapi: ")))
 		}
 	}()
 	return planFor(t)

@@ -87,6 +87,11 @@ var errAfterClose = errors.New("wsapi: frame after the close frame")
 
 // writeMessage writes one data message, waiting until it is on the wire.
 func (c *Conn) writeMessage(ctx context.Context, op ws.OpCode, payload []byte) error {
+	// The connection's end comes first: with the handler's own ctx, which
+	// the end cancels, the caller learns why with a *Disconnect.
+	if d := c.closed(); d != nil {
+		return d
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
