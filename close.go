@@ -68,7 +68,6 @@ func (c *Conn) awaitPeerClose(rec *Disconnect) {
 // peerClosed handles the peer's close frame carrying d: the answer to our
 // close frame, or the peer closing first, which we answer with its code.
 func (c *Conn) peerClosed(d *Disconnect) {
-	c.recvOnce.Do(func() { close(c.closeRecv) })
 	if !c.localClose.Load() {
 		err := c.writeFrame(context.Background(), ws.OpClose, closePayload(d.Code, ""), d, false)
 		if err != errAfterClose || !c.localClose.Load() {

@@ -94,8 +94,6 @@ type Conn struct {
 	localClose atomic.Bool                // this side sent the first close frame
 	closeOnce  sync.Once
 	closeErr   atomic.Pointer[Disconnect] // why the connection ended; set once
-	recvOnce   sync.Once
-	closeRecv  chan struct{} // closed when the peer's close frame arrives
 	done       chan struct{} // closed when the connection is over
 
 	hk housekeeping // the housekeeper's notes; touched only by it
@@ -111,7 +109,6 @@ func newConn(a *App, rt *route, w http.ResponseWriter, r *http.Request) *Conn {
 		ctx:       ctx,
 		cancel:    cancel,
 		handoff:   make(chan struct{}),
-		closeRecv: make(chan struct{}),
 		done:      make(chan struct{}),
 	}
 	c.drainFn = c.drain
@@ -233,7 +230,10 @@ func (c *Conn) Accept(ctx context.Context, opts *AcceptOptions) error {
 }
 
 func (c *Conn) releaseHandoff() {
-	c.handoffOnce.Do(func() { close(c.handoff) })
+	c.handoffOnce.Do(func() {
+		close(c.handoff)
+		c.handoff = nil // ServeHTTP took its own reference: free the channel
+	})
 }
 
 // Close closes the connection with code and reason (cut to 123 bytes of

@@ -53,8 +53,8 @@ func (a *App) Stats() Stats {
 type housekeeping struct {
 	reads    uint32    // Conn.reads at the last tick
 	rx       uint32    // Conn.rx at the last tick
-	lastRx   time.Time // when a frame last arrived
-	lastPing time.Time
+	lastRx   int64 // when a frame last arrived, in Unix nanoseconds
+	lastPing int64
 	quiet    int // ticks in a row the handler neither read nor was reading
 }
 
@@ -90,7 +90,7 @@ func (a *App) release() {
 func (a *App) track(c *Conn) {
 	a.reg.mu.Lock()
 	defer a.reg.mu.Unlock()
-	c.hk.lastRx = time.Now()
+	c.hk.lastRx = time.Now().UnixNano()
 	a.reg.conns[c] = struct{}{}
 	a.count.accepted.Add(1)
 	if !a.reg.running {
@@ -146,18 +146,19 @@ func (a *App) housekeep(stop chan struct{}) {
 			a.reg.mu.Unlock()
 			return
 		}
+		nowN := now.UnixNano()
 		for c := range a.reg.conns {
 			hk := &c.hk
 			if rx := c.rx.Load(); rx != hk.rx {
-				hk.rx, hk.lastRx = rx, now
+				hk.rx, hk.lastRx = rx, nowN
 			}
-			silent := now.Sub(hk.lastRx)
+			silent := time.Duration(nowN - hk.lastRx)
 			if t := a.opts.IdleTimeout; t > 0 && silent >= t {
 				idle = append(idle, c)
 				continue
 			}
-			if t := a.opts.PingInterval; t > 0 && silent >= t && now.Sub(hk.lastPing) >= t {
-				hk.lastPing = now
+			if t := a.opts.PingInterval; t > 0 && silent >= t && time.Duration(nowN-hk.lastPing) >= t {
+				hk.lastPing = nowN
 				ping = append(ping, c)
 			}
 			if r := c.reads.Load(); r != hk.reads || c.reading.Load() || c.bg.Load() != nil {

@@ -37,6 +37,13 @@ type resolved struct {
 	ptr  unsafe.Pointer // the canonical instance
 }
 
+// trim drops what only binding needed, so that an open connection keeps
+// just its dependencies and what closes them.
+func (s *depState) trim() {
+	s.query, s.cookies, s.protos, s.errs, s.overrides = nil, nil, nil, nil, nil
+	s.one[0] = ""
+}
+
 // overrideFunc replaces the resolution of one dependency type; it returns a
 // value of that type or a pointer to one.
 type overrideFunc func(ctx context.Context, r *http.Request) (reflect.Value, error)
@@ -296,6 +303,9 @@ func containsString(list []string, s string) bool {
 // cleanup closes the resolved dependencies in reverse order of resolution,
 // logging failures: FastAPI's exit code of yield dependencies.
 func (s *depState) cleanup(ctx context.Context) {
+	if s == nil {
+		return
+	}
 	for i := len(s.closers) - 1; i >= 0; i-- {
 		d := s.closers[i]
 		if err := closeDep(ctx, d); err != nil {

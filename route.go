@@ -129,8 +129,9 @@ func (rt *route) serveWS(w http.ResponseWriter, r *http.Request) {
 	if rt.plan != nil {
 		params = c.deps.lookup(rt.plan)
 	}
+	handoff := c.handoff
 	go c.run(params)
-	<-c.handoff
+	<-handoff
 }
 
 // resolveSafely resolves the dependencies, turning a panic in a Resolve
@@ -150,7 +151,11 @@ func (rt *route) resolveSafely(ctx context.Context, c *Conn) (err error, panicke
 // resolve runs the route's dependency plans for c: app and group
 // dependencies, then the params struct.
 func (rt *route) resolve(ctx context.Context, c *Conn) error {
+	if len(rt.deps) == 0 && rt.plan == nil {
+		return nil
+	}
 	st := &depState{c: c, r: c.req}
+	defer st.trim()
 	if m := rt.app.overrides.Load(); m != nil {
 		st.overrides = *m
 	}
@@ -233,19 +238,28 @@ func (a *App) originAllowed(r *http.Request) bool {
 // connection according to what the handler returned, closes the
 // dependencies in reverse order, and reports to a waiting test client.
 func (c *Conn) run(params unsafe.Pointer) {
+	defer c.recoverHandler()
+	err := c.route.invoke(c.ctx, c, params)
+	c.ended(err, nil, nil)
+}
+
+// recoverHandler ends the connection of a handler that panicked.
+func (c *Conn) recoverHandler() {
+	if v := recover(); v != nil {
+		c.ended(errPanicked, v, debug.Stack())
+	}
+}
+
+// ended does what run does after the handler returns.
+func (c *Conn) ended(err error, panicked any, stack []byte) {
 	a := c.app
-	err, panicked, stack := c.call(params)
 	if panicked != nil {
 		a.count.panics.Add(1)
 		a.logger.Error("wsapi: handler panicked", "route", c.route.pattern, "path", c.req.URL.Path,
 			"remote", c.req.RemoteAddr, "panic", panicked, "stack", string(stack))
 	}
 	if c.State() == StateConnecting {
-		refusal := err
-		if panicked != nil {
-			refusal = errPanicked
-		}
-		c.refuse(refusal, panicked)
+		c.refuse(err, panicked)
 	} else {
 		c.releaseHandoff() // Accept may have failed after taking the connection
 		c.end(err, panicked != nil)
@@ -254,6 +268,9 @@ func (c *Conn) run(params unsafe.Pointer) {
 	c.cancel(context.Canceled)
 	a.release()
 	result := testhook.Result{Err: err, Panic: panicked}
+	if panicked != nil {
+		result.Err = nil
+	}
 	var rej *RejectError
 	if IsDisconnect(err) || errors.As(err, &rej) || errors.Is(err, context.Canceled) && c.closed() != nil {
 		result.Err = nil // a quiet end, not a failure
@@ -262,16 +279,6 @@ func (c *Conn) run(params unsafe.Pointer) {
 }
 
 var errPanicked = errors.New("wsapi: handler or dependency panicked")
-
-// call runs the handler, recovering a panic.
-func (c *Conn) call(params unsafe.Pointer) (err error, panicked any, stack []byte) {
-	defer func() {
-		if v := recover(); v != nil {
-			panicked, stack = v, debug.Stack()
-		}
-	}()
-	return c.route.invoke(c.ctx, c, params), nil, nil
-}
 
 // end closes an accepted connection after its handler returned err.
 func (c *Conn) end(err error, panicked bool) {
