@@ -94,7 +94,7 @@ type Conn struct {
 	localClose atomic.Bool                // this side sent the first close frame
 	closeOnce  sync.Once
 	closeErr   atomic.Pointer[Disconnect] // why the connection ended; set once
-	done       chan struct{} // closed when the connection is over
+	done       chan struct{}              // closed when the connection is over
 
 	hk housekeeping // the housekeeper's notes; touched only by it
 }
@@ -102,14 +102,14 @@ type Conn struct {
 func newConn(a *App, rt *route, w http.ResponseWriter, r *http.Request) *Conn {
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
 	c := &Conn{
-		app:       a,
-		route:     rt,
-		req:       r,
-		w:         w,
-		ctx:       ctx,
-		cancel:    cancel,
-		handoff:   make(chan struct{}),
-		done:      make(chan struct{}),
+		app:     a,
+		route:   rt,
+		req:     r,
+		w:       w,
+		ctx:     ctx,
+		cancel:  cancel,
+		handoff: make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 	c.drainFn = c.drain
 	return c

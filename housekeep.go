@@ -51,9 +51,9 @@ func (a *App) Stats() Stats {
 
 // housekeeping is what the housekeeper remembers about one connection.
 type housekeeping struct {
-	reads    uint32    // Conn.reads at the last tick
-	rx       uint32    // Conn.rx at the last tick
-	lastRx   int64 // when a frame last arrived, in Unix nanoseconds
+	reads    uint32 // Conn.reads at the last tick
+	rx       uint32 // Conn.rx at the last tick
+	lastRx   int64  // when a frame last arrived, in Unix nanoseconds
 	lastPing int64
 	quiet    int // ticks in a row the handler neither read nor was reading
 }
