@@ -70,12 +70,18 @@ func echoApp() *App {
 			if err != nil {
 				return err
 			}
-			if t == MessageText {
-				err = c.SendText(ctx, string(data))
-			} else {
-				err = c.SendBytes(ctx, data)
+			if err := c.Send(ctx, t, data); err != nil {
+				return err
 			}
-			if err != nil {
+		}
+	})
+	app.WS("/echo-func", func(ctx context.Context, c *Conn) error {
+		if err := c.Accept(ctx, nil); err != nil {
+			return err
+		}
+		echo := func(t MessageType, data []byte) error { return c.Send(ctx, t, data) }
+		for {
+			if err := c.ReceiveFunc(ctx, echo); err != nil {
 				return err
 			}
 		}
@@ -86,9 +92,13 @@ func echoApp() *App {
 func BenchmarkEcho(b *testing.B) {
 	srv := httptest.NewServer(echoApp())
 	defer srv.Close()
-	for _, size := range []int{32, 16 << 10} {
-		b.Run(fmt.Sprintf("%dB", size), func(b *testing.B) {
-			c := dialRaw(b, srv.URL, "/echo", "")
+	for _, tc := range []struct {
+		path string
+		size int
+	}{{"/echo", 32}, {"/echo", 16 << 10}, {"/echo-func", 32}, {"/echo-func", 16 << 10}} {
+		size := tc.size
+		b.Run(fmt.Sprintf("%s/%dB", strings.TrimPrefix(tc.path, "/"), size), func(b *testing.B) {
+			c := dialRaw(b, srv.URL, tc.path, "")
 			defer c.nc.Close()
 			op := ws.OpText
 			if size > 1024 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/gobwas/httphead"
@@ -69,8 +70,8 @@ func negotiateDeflate(mode CompressionMode, offers []httphead.Option) (httphead.
 			continue
 		}
 		var offer wsflate.Parameters
-		if err := offer.Parse(opt); err != nil {
-			continue
+		if repeatsParameter(opt) || offer.Parse(opt) != nil {
+			continue // RFC 7692, section 7: a malformed offer is declined
 		}
 		// compress/flate always uses a 32 KiB window: a client that asks for a
 		// smaller one cannot read our messages.
@@ -88,16 +89,18 @@ func negotiateDeflate(mode CompressionMode, offers []httphead.Option) (httphead.
 	return httphead.Option{}, nil
 }
 
-// parseExtensions reads the client's Sec-WebSocket-Extensions offers.
-func parseExtensions(headers []string) []httphead.Option {
-	var out []httphead.Option
-	for _, h := range headers {
-		opts, ok := httphead.ParseOptions([]byte(h), nil)
-		if ok {
-			out = append(out, opts...)
-		}
-	}
-	return out
+// repeatsParameter reports whether an offer names a parameter twice, which
+// wsflate's parser lets through for client_max_window_bits without a value.
+func repeatsParameter(opt httphead.Option) bool {
+	seen := map[string]bool{}
+	repeated := false
+	opt.Parameters.ForEach(func(k, _ []byte) bool {
+		name := strings.ToLower(string(k))
+		repeated = seen[name]
+		seen[name] = true
+		return !repeated
+	})
+	return repeated
 }
 
 var (

@@ -75,8 +75,11 @@ type Conn struct {
 	rd      reader
 	reading atomic.Bool   // the read token: a Receive, Close or the background reader holds it
 	reads   atomic.Uint32 // Receive calls so far, watched by the housekeeper
-	rx      atomic.Uint32 // frames received so far, watched by the housekeeper
-	bg      atomic.Pointer[bgReader]
+	// lastCompressed: the message just returned was inflated (so it is not
+	// in a pooled buffer). Read only by the goroutine that received it.
+	lastCompressed bool
+	rx             atomic.Uint32 // frames received so far, watched by the housekeeper
+	bg             atomic.Pointer[bgReader]
 	interruptState
 
 	// Write side.

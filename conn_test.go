@@ -421,3 +421,52 @@ const (
 	ws_OpPing         = ws.OpPing
 	ws_OpPong         = ws.OpPong
 )
+
+// TestReceiveFuncReusesBuffersSafely echoes messages of many sizes through
+// ReceiveFunc, whose buffers are reused: every echo must be exact.
+func TestReceiveFuncReusesBuffersSafely(t *testing.T) {
+	for _, compress := range []bool{false, true} {
+		t.Run(fmt.Sprintf("compress=%v", compress), func(t *testing.T) {
+			app, _ := quietApp(&wsapi.Options{ReadLimit: 8 << 20, Compression: wsapi.CompressionNoContextTakeover})
+			app.WS("/echo", func(ctx context.Context, ws *wsapi.Conn) error {
+				if err := ws.Accept(ctx, nil); err != nil {
+					return err
+				}
+				for {
+					err := ws.ReceiveFunc(ctx, func(t wsapi.MessageType, data []byte) error {
+						if t == wsapi.MessageText {
+							return ws.SendText(ctx, string(data))
+						}
+						return ws.SendBytes(ctx, data)
+					})
+					if err != nil {
+						return err
+					}
+				}
+			})
+			var opts []wsapitest.DialOption
+			if compress {
+				opts = append(opts, wsapitest.WithCompression())
+			}
+			ws := wsapitest.New(t, app).Connect("/echo", opts...)
+			for i, size := range []int{0, 1, 31, 4095, 4096, 4097, 16 << 10, 100_000, 1 << 20, 32, 70_000} {
+				msg := make([]byte, size)
+				for j := range msg {
+					msg[j] = byte(i*7 + j*13)
+				}
+				if i%2 == 0 {
+					// Fragmented, so the message is assembled across frames.
+					half := size / 2
+					ws.WriteFrame(false, ws_OpBinary, msg[:half])
+					ws.WriteFrame(true, ws_OpContinuation, msg[half:])
+				} else {
+					ws.SendBytes(msg)
+				}
+				if got := ws.ReceiveBytes(); !bytes.Equal(got, msg) {
+					t.Fatalf("message %d (%d bytes) came back different", i, size)
+				}
+			}
+			ws.Close()
+		})
+	}
+}

@@ -60,6 +60,24 @@ func (c *Conn) Receive(ctx context.Context) (MessageType, []byte, error) {
 	return MessageType(op), data, nil
 }
 
+// ReceiveFunc calls f with the next data message, text or binary. data is
+// only valid until f returns: it sits in a buffer that is reused, which
+// spares an allocation per message — worth it for large messages at high
+// rates. f may pass data to the Send methods (an echo costs no copy), but
+// must keep a copy (bytes.Clone) of anything it needs later, and must not
+// receive on the connection. Errors are Receive's; f's error is returned.
+func (c *Conn) ReceiveFunc(ctx context.Context, f func(t MessageType, data []byte) error) error {
+	op, data, kind, err := c.nextMessage(ctx, true)
+	if err != nil {
+		return err
+	}
+	err = f(MessageType(op), data)
+	if kind == msgPooled {
+		putMessageBuf(data)
+	}
+	return err
+}
+
 // ReceiveText returns the next message, which must be text. A binary
 // message closes the connection with CloseUnsupportedData (1003) and returns
 // a *Disconnect. Text that is not valid UTF-8 closes it with
@@ -216,6 +234,24 @@ func MessagesAs[T any](ctx context.Context, c *Conn) iter.Seq2[T, error] {
 // *Disconnect.
 func (c *Conn) SendText(ctx context.Context, s string) error {
 	return c.writeMessage(ctx, ws.OpText, unsafe.Slice(unsafe.StringData(s), len(s)))
+}
+
+// Send sends data as a message of type t, as SendText and SendBytes do; it
+// is the counterpart of Receive and ReceiveFunc:
+//
+//	err := ws.ReceiveFunc(ctx, func(t wsapi.MessageType, data []byte) error {
+//		return ws.Send(ctx, t, data) // an echo, without a copy
+//	})
+//
+// Text must be valid UTF-8: clients close the connection on invalid text.
+func (c *Conn) Send(ctx context.Context, t MessageType, data []byte) error {
+	switch t {
+	case MessageText:
+		return c.writeMessage(ctx, ws.OpText, data)
+	case MessageBinary:
+		return c.writeMessage(ctx, ws.OpBinary, data)
+	}
+	return fmt.Errorf("wsapi: Send: %v is not a data message type", t)
 }
 
 // SendBytes sends a binary message, as SendText does.

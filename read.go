@@ -35,6 +35,7 @@ type reader struct {
 	msg        []byte    // payload so far, when it could not stay in buf
 	text       utf8Stream
 	frame      bool // a frame's header was consumed but not all its payload
+	pooled     bool // msg comes from messageBufs, for ReceiveFunc
 
 	// Raw-socket read in progress.
 	dst  []byte // where the raw read callback reads; nil means into buf
@@ -311,8 +312,17 @@ func (c *Conn) readPayload(h frameHeader) error {
 		if off == cap(rd.msg) || rd.msg == nil {
 			// Grow to the frame's end, in steps of at most the data already
 			// received, with a first step of up to 64 KiB.
-			grown := make([]byte, off, min(end, max(2*off, off+64<<10)))
+			size := min(end, max(2*off, off+64<<10))
+			var grown []byte
+			if rd.pooled {
+				grown = getMessageBuf(size)[:off]
+			} else {
+				grown = make([]byte, off, size)
+			}
 			copy(grown, rd.msg[:off])
+			if rd.pooled && rd.msg != nil {
+				putMessageBuf(rd.msg)
+			}
 			rd.msg = grown
 		}
 		rd.msg = rd.msg[:min(end, cap(rd.msg))]
@@ -371,4 +381,38 @@ func (c *Conn) controlFrame(h frameHeader) error {
 	}
 	c.peerClosed(d)
 	return c.errClosed()
+}
+
+// messageBufs pool message buffers for ReceiveFunc, by power-of-two size
+// class from 4 KiB (class 0) to 16 MiB.
+var messageBufs [13]sync.Pool
+
+func messageClass(n int) int {
+	c := 0
+	for size := 4096; size < n; size <<= 1 {
+		c++
+	}
+	return c
+}
+
+// getMessageBuf returns a buffer of at least n bytes, pooled when n fits a
+// size class.
+func getMessageBuf(n int) []byte {
+	c := messageClass(n)
+	if c >= len(messageBufs) {
+		return make([]byte, n)
+	}
+	if p, ok := messageBufs[c].Get().(*[]byte); ok {
+		return (*p)[:n]
+	}
+	return make([]byte, n, 4096<<c)
+}
+
+// putMessageBuf returns a buffer made by getMessageBuf to its pool.
+func putMessageBuf(b []byte) {
+	c := messageClass(cap(b))
+	if c < len(messageBufs) && cap(b) == 4096<<c {
+		b = b[:0]
+		messageBufs[c].Put(&b)
+	}
 }

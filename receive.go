@@ -17,6 +17,36 @@ const bgInbox = 16
 // next returns the next data message for a Receive method. Unless owned is
 // true, data aliases the read buffer and is valid until the next read.
 func (c *Conn) next(ctx context.Context) (op ws.OpCode, data []byte, owned bool, err error) {
+	op, data, kind, err := c.nextMessage(ctx, false)
+	return op, data, kind == msgOwned, err
+}
+
+// msgKind says where a received message's bytes live.
+type msgKind uint8
+
+const (
+	msgAliased msgKind = iota // in the read buffer, until the next read
+	msgOwned                  // in a fresh allocation nobody else holds
+	msgPooled                 // in a buffer of messageBufs, to give back with putMessageBuf
+)
+
+// nextMessage is next; with pooled, a message that does not fit the read
+// buffer is read into a pooled buffer.
+func (c *Conn) nextMessage(ctx context.Context, pooled bool) (op ws.OpCode, data []byte, kind msgKind, err error) {
+	op, data, owned, err := c.receive(ctx, pooled)
+	switch {
+	case !owned:
+		kind = msgAliased
+	case pooled && !c.lastCompressed:
+		kind = msgPooled
+	default:
+		kind = msgOwned
+	}
+	return op, data, kind, err
+}
+
+// receive runs the read path for next and nextMessage.
+func (c *Conn) receive(ctx context.Context, pooled bool) (op ws.OpCode, data []byte, owned bool, err error) {
 	if c.State() == StateConnecting {
 		return 0, nil, false, errors.New("wsapi: receive before Accept: call Accept first")
 	}
@@ -54,7 +84,10 @@ func (c *Conn) next(ctx context.Context) (op ws.OpCode, data []byte, owned bool,
 		c.imu.Unlock()
 		stop = context.AfterFunc(ctx, c.interruptRead)
 	}
+	c.rd.pooled = pooled
 	op, data, owned, err = c.readMessage()
+	c.rd.pooled = false
+	c.lastCompressed = c.rd.compressed // an inflated message is a fresh allocation
 	if watch {
 		fired := !stop()
 		c.imu.Lock()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,11 +24,20 @@ const ShutdownTimeout = 10 * time.Second
 //	defer stop()
 //	log.Fatal(app.ListenAndServe(ctx, ":8000"))
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	var active atomic.Int64 // connections with a request in flight
 	srv := &http.Server{
 		Handler:           a,
 		ReadHeaderTimeout: max(a.opts.HandshakeTimeout, 0),
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ConnState: func(nc net.Conn, s http.ConnState) {
+			switch s {
+			case http.StateActive:
+				active.Add(1)
+			case http.StateIdle, http.StateHijacked:
+				active.Add(-1)
+			}
+		},
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -38,10 +48,27 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 	defer cancel()
-	wsDone := make(chan error, 1)
-	go func() { wsDone <- a.Shutdown(sctx) }()
-	err := srv.Shutdown(sctx)
-	err = errors.Join(err, <-wsDone)
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- srv.Shutdown(sctx) }()
+	err := a.Shutdown(sctx)
+	// net/http gives a connection that has not sent a request yet (browsers
+	// open spares) five seconds before closing it. Once the WebSockets are
+	// closed and no request is in flight, nothing remains worth waiting for.
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for waiting := true; waiting; {
+		select {
+		case herr := <-httpDone:
+			err = errors.Join(err, herr)
+			waiting = false
+		case <-tick.C:
+			if active.Load() <= 0 {
+				srv.Close()
+				<-httpDone
+				waiting = false
+			}
+		}
+	}
 	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
 	}

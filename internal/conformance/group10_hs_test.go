@@ -250,8 +250,9 @@ func groupHandshake() *group {
 			}
 		}},
 		{id: "hs.17", name: "permessage_deflate_offer_not_accepted", run: func(t *testing.T) {
-			// The echo app runs without compression: the server must not
-			// claim the extension (RFC 7692, section 5).
+			// This echo app runs without compression (groups 12 and 13
+			// use servers that have it): the server must not claim the
+			// extension (RFC 7692, section 5).
 			resp, _ := handshake(t, get("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"))
 			wantStatus(t, resp, 101)
 			if v := resp.Header.Get("Sec-WebSocket-Extensions"); v != "" {
@@ -280,17 +281,4 @@ func groupHandshake() *group {
 		}},
 	}
 	return g
-}
-
-// Groups 12 and 13: permessage-deflate (RFC 7692). wsapi had no
-// permessage-deflate when this suite was written and the echo app runs
-// without compression, so these groups are not covered; hs.17 checks the
-// extension is declined and group 3 that RSV1 frames are refused.
-func groupDeflate() *group {
-	return &group{id: "12-13", title: "permessage-deflate (not covered)", cases: []testCase{
-		{id: "12.1.1", name: "permessage_deflate_not_implemented", run: func(t *testing.T) {
-			t.Skip("permessage-deflate (RFC 7692) is not covered: the echo app runs without compression, " +
-				"so Autobahn groups 12 and 13 do not apply; hs.17 checks the offer is declined and group 3 that RSV1 frames fail with 1002")
-		}},
-	}}
 }

@@ -239,6 +239,9 @@ type rawConn struct {
 	noReply   string // when set, why the client does not answer the server's close
 	writeErr  error  // the first failed write, reported with later failures
 
+	resp    http.Header    // the headers of the server's 101 answer
+	deflate *clientDeflate // permessage-deflate state, once a case has negotiated it
+
 	mu  sync.Mutex
 	log []string // transcript, printed when the case fails
 }
@@ -292,9 +295,30 @@ func dial(t testing.TB) *rawConn { return dialWith(t, "/echo", nil) }
 // the same write as the handshake request, before its answer arrives.
 func dialWith(t testing.TB, path string, early []byte) *rawConn {
 	t.Helper()
-	nc, err := net.DialTimeout("tcp", serverAddr, dialTimeout)
+	return dialTo(t, dialOptions{path: path, early: early})
+}
+
+// dialOptions says where and how dialTo connects.
+type dialOptions struct {
+	addr       string   // host:port; serverAddr when empty
+	path       string   // "/echo" when empty
+	early      []byte   // bytes written right behind the request
+	extensions []string // Sec-WebSocket-Extensions lines offered, one header each
+}
+
+// dialTo opens a connection as o says and checks the 101 answer; the
+// answer's headers are kept in c.resp.
+func dialTo(t testing.TB, o dialOptions) *rawConn {
+	t.Helper()
+	if o.addr == "" {
+		o.addr = serverAddr
+	}
+	if o.path == "" {
+		o.path = "/echo"
+	}
+	nc, err := net.DialTimeout("tcp", o.addr, dialTimeout)
 	if err != nil {
-		t.Fatalf("dial %s: %v", serverAddr, err)
+		t.Fatalf("dial %s: %v", o.addr, err)
 	}
 	c := &rawConn{t: t, nc: nc, br: bufio.NewReaderSize(nc, 64<<10), timeout: frameTimeout}
 	t.Cleanup(func() {
@@ -304,14 +328,19 @@ func dialWith(t testing.TB, path string, early []byte) *rawConn {
 		}
 	})
 	key := newKey()
-	req := "GET " + path + " HTTP/1.1\r\n" +
-		"Host: " + serverAddr + "\r\n" +
+	req := "GET " + o.path + " HTTP/1.1\r\n" +
+		"Host: " + o.addr + "\r\n" +
 		"Upgrade: websocket\r\n" +
 		"Connection: Upgrade\r\n" +
 		"Sec-WebSocket-Key: " + key + "\r\n" +
-		"Sec-WebSocket-Version: 13\r\n\r\n"
+		"Sec-WebSocket-Version: 13\r\n"
+	for _, x := range o.extensions {
+		req += "Sec-WebSocket-Extensions: " + x + "\r\n"
+		c.logf("→ offer Sec-WebSocket-Extensions: %s", x)
+	}
+	req += "\r\n"
 	nc.SetDeadline(time.Now().Add(dialTimeout))
-	if _, err := nc.Write(append([]byte(req), early...)); err != nil {
+	if _, err := nc.Write(append([]byte(req), o.early...)); err != nil {
 		t.Fatalf("writing the handshake: %v", err)
 	}
 	resp, err := http.ReadResponse(c.br, nil)
@@ -326,7 +355,11 @@ func dialWith(t testing.TB, path string, early []byte) *rawConn {
 		t.Fatalf("handshake: Sec-WebSocket-Accept %q, want %q", got, want)
 	}
 	nc.SetDeadline(time.Time{})
+	c.resp = resp.Header
 	c.logf("handshake ok (101)")
+	if x := resp.Header.Values("Sec-WebSocket-Extensions"); len(x) > 0 {
+		c.logf("← answer Sec-WebSocket-Extensions: %s", strings.Join(x, ", "))
+	}
 	return c
 }
 
@@ -395,8 +428,9 @@ func (c *rawConn) sendChoppedBytes(b []byte, chop int, pause time.Duration) {
 }
 
 // readFrame reads one server frame, checking it against RFC 6455 section 5:
-// no mask, no RSV bit (no extension is negotiated), a known opcode, control
-// frames final and at most 125 bytes, close payloads well formed.
+// no mask, no RSV bit (but RSV1 on the first frame of a data message once
+// permessage-deflate is negotiated, RFC 7692 section 6), a known opcode,
+// control frames final and at most 125 bytes, close payloads well formed.
 func (c *rawConn) readFrame(timeout time.Duration) (frame, error) {
 	if f := c.pending; f != nil {
 		c.pending = nil
@@ -438,6 +472,11 @@ func (c *rawConn) readFrame(timeout time.Duration) (frame, error) {
 		return f, &serverViolation{fmt.Sprintf("%s frame announces %d bytes", opName(f.op), length)}
 	case f.masked:
 		return f, &serverViolation{"server frame is masked (section 5.1)"}
+	case f.rsv == rsv1 && c.deflate != nil && (f.op == opText || f.op == opBinary):
+		// A compressed message (RFC 7692, section 6).
+	case f.rsv != 0 && c.deflate != nil:
+		return f, &serverViolation{fmt.Sprintf("server %s frame has RSV bits %d set: with permessage-deflate "+
+			"only RSV1, and only on the first frame of a data message, may be set (RFC 7692, section 6)", opName(f.op), f.rsv)}
 	case f.rsv != 0:
 		return f, &serverViolation{fmt.Sprintf("server frame has RSV bits %d set without an extension", f.rsv)}
 	case f.op >= 3 && f.op <= 7 || f.op >= 0xB:
@@ -480,9 +519,16 @@ func (c *rawConn) next(what string) frame {
 	return f
 }
 
-// expectMessage reads the next data message, assembling fragments, and
-// checks its type and payload.
+// expectMessage reads the next data message, assembling fragments and
+// inflating it if it came compressed, and checks its type and payload.
 func (c *rawConn) expectMessage(op byte, want []byte) {
+	c.t.Helper()
+	c.expectMessageZ(op, want)
+}
+
+// expectMessageZ is expectMessage, also reporting whether the message came
+// compressed (RSV1 set on its first frame).
+func (c *rawConn) expectMessageZ(op byte, want []byte) (compressed bool) {
 	c.t.Helper()
 	what := fmt.Sprintf("the echo of a %d-byte %s message", len(want), opName(op))
 	f := c.next(what)
@@ -490,12 +536,21 @@ func (c *rawConn) expectMessage(op byte, want []byte) {
 		c.fatalf("waiting for %s: got a %s frame instead", what, f)
 	}
 	gotOp, got := f.op, f.payload
+	compressed = f.rsv&rsv1 != 0
 	for !f.fin {
 		f = c.next(what + " (continuation)")
 		if f.op != opCont {
 			c.fatalf("waiting for the continuation of %s: got %s", what, f)
 		}
 		got = append(got, f.payload...)
+	}
+	if compressed {
+		wire := len(got)
+		var err error
+		if got, err = c.deflate.inflate(got); err != nil {
+			c.fatalf("%s: the server's compressed payload (%d bytes) does not inflate: %v", what, wire, err)
+		}
+		c.logf("  (inflated %d bytes to %d)", wire, len(got))
 	}
 	if gotOp != op {
 		c.fatalf("echo has opcode %s, want %s", opName(gotOp), opName(op))
@@ -510,6 +565,7 @@ func (c *rawConn) expectMessage(op byte, want []byte) {
 		}
 		c.fatalf("echo differs from what was sent: got %d bytes, want %d; first difference at offset %d", len(got), len(want), i)
 	}
+	return compressed
 }
 
 func (c *rawConn) expectText(s string)   { c.t.Helper(); c.expectMessage(opText, []byte(s)) }

@@ -1,7 +1,9 @@
 // Package conformance is a protocol conformance suite for the server side of
 // wsapi, organised like the case groups of the Autobahn|Testsuite
 // (crossbario/autobahn-testsuite). It drives a wsapi echo route with raw
-// frames over real TCP sockets and checks the answers against RFC 6455.
+// frames over real TCP sockets and checks the answers against RFC 6455, and
+// against RFC 7692 (permessage-deflate) in groups 12 and 13, which run on two
+// more echo servers, one per compression mode.
 //
 // Case ids follow Autobahn's where a case matches one of its cases; cases
 // Autobahn does not have are marked "extra" in their names. Run it with
@@ -34,10 +36,14 @@ const readLimit = 32 << 20
 // serverAddr is the host:port of the echo server, set by TestMain.
 var serverAddr string
 
+// deflateAddr is the host:port of the echo servers that negotiate
+// permessage-deflate (groups 12 and 13), by compression mode, set by TestMain.
+var deflateAddr = map[wsapi.CompressionMode]string{}
+
 // newEchoApp returns the app under test: one route, /echo, that echoes every
-// data message with its type.
-func newEchoApp(logger *slog.Logger) *wsapi.App {
-	app := wsapi.New(&wsapi.Options{ReadLimit: readLimit, Logger: logger})
+// data message with its type, compressing as mode says.
+func newEchoApp(logger *slog.Logger, mode wsapi.CompressionMode) *wsapi.App {
+	app := wsapi.New(&wsapi.Options{ReadLimit: readLimit, Logger: logger, Compression: mode})
 	app.WS("/echo", func(ctx context.Context, ws *wsapi.Conn) error {
 		if err := ws.Accept(ctx, nil); err != nil {
 			return err
@@ -94,18 +100,34 @@ func TestMain(m *testing.M) {
 	if !set {
 		flag.Set("test.parallel", "8")
 	}
-	app := newEchoApp(slog.New(slog.NewTextHandler(&serverLog, nil)))
-	srv := httptest.NewServer(app)
-	serverAddr = srv.Listener.Addr().String()
+	logger := slog.New(slog.NewTextHandler(&serverLog, nil))
+	type server struct {
+		name string
+		app  *wsapi.App
+		srv  *httptest.Server
+	}
+	var servers []server
+	for _, mode := range []wsapi.CompressionMode{wsapi.CompressionDisabled, wsapi.CompressionNoContextTakeover, wsapi.CompressionContextTakeover} {
+		app := newEchoApp(logger, mode)
+		srv := httptest.NewServer(app)
+		servers = append(servers, server{modeName(mode), app, srv})
+		if mode == wsapi.CompressionDisabled {
+			serverAddr = srv.Listener.Addr().String()
+		} else {
+			deflateAddr[mode] = srv.Listener.Addr().String()
+		}
+	}
 	code := m.Run()
 	// Every client has closed its socket by now: a handler still running
 	// after a few seconds is a connection the server failed to end.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	if err := app.Shutdown(ctx); err != nil {
-		shutdownErr = fmt.Sprintf("app.Shutdown after the run: %v: some handlers had not returned 3s after their clients left", err)
+	for _, s := range servers {
+		if err := s.app.Shutdown(ctx); err != nil {
+			shutdownErr += fmt.Sprintf("app.Shutdown after the run (%s server): %v: some handlers had not returned 3s after their clients left\n", s.name, err)
+		}
+		s.srv.Close()
 	}
 	cancel()
-	srv.Close()
 	printSummary()
 	os.Exit(code)
 }
@@ -120,7 +142,7 @@ type testCase struct {
 
 // group is one table of cases.
 type group struct {
-	id    string // "1" ... "10", "hs", "12-13"
+	id    string // "1" ... "10", "hs", "12", "13"
 	title string
 	cases []testCase
 	// serial keeps the cases from running in parallel (group 9, whose
@@ -140,7 +162,8 @@ var groups = []*group{
 	groupLimits(),
 	groupMisc(),
 	groupHandshake(),
-	groupDeflate(),
+	groupDeflatePayloads(),
+	groupDeflateParams(),
 }
 
 func groupByID(id string) *group {
@@ -275,7 +298,7 @@ func printSummary() {
 		}
 	}
 	if shutdownErr != "" {
-		fmt.Fprintf(&b, "%s\n", shutdownErr)
+		b.WriteString(shutdownErr)
 	}
 	if l := serverLog.String(); l != "" {
 		b.WriteString("server log (lines cut at 400 bytes):\n")
@@ -309,17 +332,18 @@ func lessID(a, b string) bool {
 
 // The groups, one test each, in Autobahn's order.
 
-func TestGroup01Framing(t *testing.T)       { runGroup(t, "1") }
-func TestGroup02PingPong(t *testing.T)      { runGroup(t, "2") }
-func TestGroup03ReservedBits(t *testing.T)  { runGroup(t, "3") }
-func TestGroup04Opcodes(t *testing.T)       { runGroup(t, "4") }
-func TestGroup05Fragmentation(t *testing.T) { runGroup(t, "5") }
-func TestGroup06UTF8(t *testing.T)          { runGroup(t, "6") }
-func TestGroup07Close(t *testing.T)         { runGroup(t, "7") }
-func TestGroup09Limits(t *testing.T)        { runGroup(t, "9") }
-func TestGroup10Misc(t *testing.T)          { runGroup(t, "10") }
-func TestGroupHandshake(t *testing.T)       { runGroup(t, "hs") }
-func TestGroup12And13Deflate(t *testing.T)  { runGroup(t, "12-13") }
+func TestGroup01Framing(t *testing.T)           { runGroup(t, "1") }
+func TestGroup02PingPong(t *testing.T)          { runGroup(t, "2") }
+func TestGroup03ReservedBits(t *testing.T)      { runGroup(t, "3") }
+func TestGroup04Opcodes(t *testing.T)           { runGroup(t, "4") }
+func TestGroup05Fragmentation(t *testing.T)     { runGroup(t, "5") }
+func TestGroup06UTF8(t *testing.T)              { runGroup(t, "6") }
+func TestGroup07Close(t *testing.T)             { runGroup(t, "7") }
+func TestGroup09Limits(t *testing.T)            { runGroup(t, "9") }
+func TestGroup10Misc(t *testing.T)              { runGroup(t, "10") }
+func TestGroupHandshake(t *testing.T)           { runGroup(t, "hs") }
+func TestGroup12Compression(t *testing.T)       { runGroup(t, "12") }
+func TestGroup13CompressionParams(t *testing.T) { runGroup(t, "13") }
 
 // Helpers shared by the groups.
 

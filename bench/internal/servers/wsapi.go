@@ -38,17 +38,9 @@ func startWSAPI() (*Instance, error) {
 		if err := ws.Accept(ctx, nil); err != nil {
 			return err
 		}
+		echo := func(t wsapi.MessageType, data []byte) error { return ws.Send(ctx, t, data) }
 		for {
-			t, data, err := ws.Receive(ctx)
-			if err != nil {
-				return err
-			}
-			if t == wsapi.MessageText {
-				err = ws.SendText(ctx, string(data))
-			} else {
-				err = ws.SendBytes(ctx, data)
-			}
-			if err != nil {
+			if err := ws.ReceiveFunc(ctx, echo); err != nil {
 				return err
 			}
 		}

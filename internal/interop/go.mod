@@ -1,0 +1,8 @@
+module github.com/wsapi-go/wsapi/internal/interop
+
+go 1.26.0
+
+require (
+	github.com/coder/websocket v1.8.15
+	github.com/gorilla/websocket v1.5.3
+)
