@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/wsapi-go/wsapi"
 	natsbroker "github.com/wsapi-go/wsapi/broker/nats"
+	"github.com/wsapi-go/wsapi/brokertest"
 	"github.com/wsapi-go/wsapi/wsapitest"
 	"go.uber.org/goleak"
 )
@@ -38,6 +38,12 @@ func serverSubs(srv *natsServer, b *natsbroker.Broker) int {
 
 // TestDialUnreachable: a server that is not there is a clear error at
 // start, naming the URL without its credentials.
+// TestBroker runs the behaviour every broker owes the managers.
+func TestBroker(t *testing.T) {
+	srv := startNATS(t)
+	brokertest.Run(t, func(t *testing.T) wsapi.Broker { return dial(t, srv, nil) })
+}
+
 func TestDialUnreachable(t *testing.T) {
 	srv := startNATS(t)
 	port := srv.port
@@ -70,87 +76,6 @@ func TestDialConfiguresReconnects(t *testing.T) {
 	}
 }
 
-// TestFanOut: two processes (a broker, a manager and an app each), clients
-// spread 3 and 2 over them. Every broadcast from either side reaches every
-// client exactly once, alone and in a concurrent burst, in each sender's
-// order, and nothing more arrives afterwards.
-func TestFanOut(t *testing.T) {
-	srv := startNATS(t)
-	logger, logs := newLogger(t)
-	ba := dial(t, srv, &natsbroker.Options{Logger: logger})
-	bb := dial(t, srv, &natsbroker.Options{Logger: logger})
-	a, b := newProcess(t, "A", ba), newProcess(t, "B", bb)
-	conns := []*wsapitest.Conn{
-		a.join(t, a.client), a.join(t, a.client), a.join(t, a.quiet),
-		b.join(t, b.client), b.join(t, b.quiet),
-	}
-	for _, br := range []*natsbroker.Broker{ba, bb} {
-		if n := serverSubs(srv, br); n != 1 {
-			t.Fatalf("the server counts %d subscriptions for a broker's connection, want 1", n)
-		}
-	}
-
-	for round, p := range []*process{a, b, b, a} {
-		msg := fmt.Sprintf("round %d from %s", round, p.name)
-		broadcast(t, p, msg)
-		for i, ws := range conns {
-			if got := ws.ReceiveText(); got != msg {
-				t.Fatalf("conn %d received %q, want %q", i, got, msg)
-			}
-		}
-	}
-	burst(t, []*process{a, b}, conns, 100)
-	expectSilence(t, conns[2]) // on A
-	expectSilence(t, conns[4]) // on B
-	if n := logs.count("level=WARN") + logs.count("level=ERROR"); n != 0 {
-		t.Fatalf("%d warnings or errors logged with NATS up", n)
-	}
-}
-
-// TestRooms: a room broadcast from either process reaches the room's
-// members on both processes and no one else.
-func TestRooms(t *testing.T) {
-	srv := startNATS(t)
-	a := newProcess(t, "A", dial(t, srv, nil))
-	b := newProcess(t, "B", dial(t, srv, nil))
-	type member struct {
-		name string
-		ws   *wsapitest.Conn
-		want []string
-	}
-	blue := []string{"blue from A", "blue from B"}
-	members := []member{
-		{"A blue", a.join(t, a.client, "blue"), blue},
-		{"A red", a.join(t, a.client, "red"), []string{"red from B"}},
-		{"A blue+red", a.join(t, a.client, "blue", "red"), append(slices.Clone(blue), "red from B")},
-		{"A none", a.join(t, a.client), nil},
-		{"B blue", b.join(t, b.client, "blue"), blue},
-		{"B none", b.join(t, b.client), nil},
-	}
-	ctx := context.Background()
-	for _, err := range []error{
-		a.m.BroadcastTo(ctx, "blue", "blue from A"),
-		b.m.Room("blue").Broadcast(ctx, "blue from B"),
-		b.m.BroadcastTo(ctx, "red", "red from B"),
-		a.m.Room("green").Broadcast(ctx, "green from A"), // no members anywhere
-	} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Each sender's messages arrive in order, so whatever a client was
-	// wrongly sent arrives before that sender's sentinel.
-	broadcast(t, a, "end A")
-	broadcast(t, b, "end B")
-	for _, m := range members {
-		got := collectUntil(t, m.ws, "end A", "end B")
-		slices.Sort(m.want)
-		if !slices.Equal(got, m.want) {
-			t.Errorf("%s received %q, want %q", m.name, got, m.want)
-		}
-	}
-}
-
 // TestOutage: with the server shut down, Broadcast returns an error
 // (natsbroker.ErrDisconnected) while the manager's own clients still get
 // the message; the disconnection is logged. Started again on the same
@@ -160,40 +85,40 @@ func TestRooms(t *testing.T) {
 // is ever logged.
 func TestOutage(t *testing.T) {
 	srv := startNATS(t)
-	logger, logs := newLogger(t)
+	logger, logs := brokertest.NewLogger(t)
 	opts := &natsbroker.Options{Logger: logger, ReconnectWait: 100 * time.Millisecond}
 	ba, bb := dial(t, srv, opts), dial(t, srv, opts)
-	a, b := newProcess(t, "A", ba), newProcess(t, "B", bb)
-	a1, b1 := a.join(t, a.client), b.join(t, b.client)
-	broadcast(t, a, "before the outage")
-	expect(t, a1, "before the outage")
-	expect(t, b1, "before the outage")
+	a, b := brokertest.NewProcess(t, "A", ba), brokertest.NewProcess(t, "B", bb)
+	a1, b1 := a.Join(t, a.Client), b.Join(t, b.Client)
+	brokertest.Broadcast(t, a, "before the outage")
+	brokertest.Expect(t, a1, "before the outage")
+	brokertest.Expect(t, b1, "before the outage")
 
 	srv.shutdown()
 	// A publish in the instant before the client notices the loss cannot
 	// fail (NATS publishes are not acknowledged): wait until it has.
-	waitFor(t, "both connections to notice the outage", 5*time.Second, func() bool {
+	brokertest.WaitFor(t, "both connections to notice the outage", 5*time.Second, func() bool {
 		return ba.Conn().IsReconnecting() && bb.Conn().IsReconnecting()
 	})
 	for _, c := range []struct {
-		p   *process
+		p   *brokertest.Process
 		own *wsapitest.Conn
 	}{{a, a1}, {b, b1}} {
-		msg := "during the outage from " + c.p.name
-		err := c.p.m.Broadcast(context.Background(), msg)
+		msg := "during the outage from " + c.p.Name
+		err := c.p.Manager.Broadcast(context.Background(), msg)
 		if !errors.Is(err, natsbroker.ErrDisconnected) {
-			t.Fatalf("%s: Broadcast with NATS down returned %v, want natsbroker.ErrDisconnected", c.p.name, err)
+			t.Fatalf("%s: Broadcast with NATS down returned %v, want natsbroker.ErrDisconnected", c.p.Name, err)
 		}
-		t.Logf("%s: Broadcast with NATS down: %v", c.p.name, err)
-		expect(t, c.own, msg) // local clients still get it
+		t.Logf("%s: Broadcast with NATS down: %v", c.p.Name, err)
+		brokertest.Expect(t, c.own, msg) // local clients still get it
 	}
-	waitFor(t, "both disconnections to be logged", 5*time.Second, func() bool {
-		return logs.count("natsbroker: disconnected from nats") == 2
+	brokertest.WaitFor(t, "both disconnections to be logged", 5*time.Second, func() bool {
+		return logs.Count("natsbroker: disconnected from nats") == 2
 	})
 
 	srv.start()
 	start := time.Now()
-	waitFor(t, "both connections to come back", 10*time.Second, func() bool {
+	brokertest.WaitFor(t, "both connections to come back", 10*time.Second, func() bool {
 		return ba.Conn().IsConnected() && bb.Conn().IsConnected()
 	})
 	for _, br := range []*natsbroker.Broker{ba, bb} {
@@ -206,42 +131,18 @@ func TestOutage(t *testing.T) {
 		}
 	}
 	t.Logf("reconnected %v after the restart", time.Since(start))
-	broadcast(t, a, "after the restart from A")
-	expect(t, a1, "after the restart from A")
-	expect(t, b1, "after the restart from A")
-	broadcast(t, b, "after the restart from B")
-	expect(t, b1, "after the restart from B")
-	expect(t, a1, "after the restart from B")
+	brokertest.Broadcast(t, a, "after the restart from A")
+	brokertest.Expect(t, a1, "after the restart from A")
+	brokertest.Expect(t, b1, "after the restart from A")
+	brokertest.Broadcast(t, b, "after the restart from B")
+	brokertest.Expect(t, b1, "after the restart from B")
+	brokertest.Expect(t, a1, "after the restart from B")
 
-	waitFor(t, "both reconnections to be logged", 5*time.Second, func() bool {
-		return logs.count("natsbroker: reconnected to nats") == 2
+	brokertest.WaitFor(t, "both reconnections to be logged", 5*time.Second, func() bool {
+		return logs.Count("natsbroker: reconnected to nats") == 2
 	})
 	if s := logs.String(); strings.Contains(s, "outage") || strings.Contains(s, "restart") {
 		t.Fatalf("a payload was logged:\n%s", s)
-	}
-}
-
-// TestSubscribeIsConfirmed: a broadcast made right after UseBroker returns
-// reaches the new subscriber, every time; unsubscribing (Manager.Close)
-// removes the subscription from the server.
-func TestSubscribeIsConfirmed(t *testing.T) {
-	srv := startNATS(t)
-	a := newProcess(t, "A", dial(t, srv, nil))
-	shared := dial(t, srv, nil)
-	for i := range 20 {
-		m := wsapi.NewManager(nil)
-		ws := (&process{m: m}).join(t, wsapitest.New(t, newApp(m)))
-		if err := m.UseBroker(context.Background(), shared); err != nil {
-			t.Fatal(err)
-		}
-		msg := fmt.Sprintf("first broadcast %d", i)
-		broadcast(t, a, msg)
-		expect(t, ws, msg)
-		if err := m.Close(); err != nil {
-			t.Fatalf("Manager.Close: %v", err)
-		}
-		waitFor(t, "the server to drop the subscription", 5*time.Second, func() bool { return serverSubs(srv, shared) == 0 })
-		ws.Close()
 	}
 }
 
@@ -253,7 +154,7 @@ func TestClose(t *testing.T) {
 	before := goleak.IgnoreCurrent()
 	ctx := context.Background()
 
-	logger, logs := newLogger(t)
+	logger, logs := brokertest.NewLogger(t)
 	b := dial(t, srv, &natsbroker.Options{Logger: logger})
 	nc, err := nats.Connect(srv.url())
 	if err != nil {
@@ -287,13 +188,13 @@ func TestClose(t *testing.T) {
 	if !nc.IsConnected() {
 		t.Fatal("Close closed the connection given to New")
 	}
-	waitFor(t, "the closed connection to be logged", 5*time.Second, func() bool {
-		return logs.count("natsbroker: connection closed") == 1
+	brokertest.WaitFor(t, "the closed connection to be logged", 5*time.Second, func() bool {
+		return logs.Count("natsbroker: connection closed") == 1
 	})
-	if n := logs.count("level=WARN"); n != 0 {
+	if n := logs.Count("level=WARN"); n != 0 {
 		t.Fatalf("Close logged %d warnings, as if the connection had been lost", n)
 	}
-	waitFor(t, "the server to drop the subscriptions of the connection given to New", 5*time.Second, func() bool {
+	brokertest.WaitFor(t, "the server to drop the subscriptions of the connection given to New", 5*time.Second, func() bool {
 		return serverSubs(srv, nb) == 0
 	})
 	for _, br := range []*natsbroker.Broker{b, nb} {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/wsapi-go/wsapi"
 	redisbroker "github.com/wsapi-go/wsapi/broker/redis"
+	"github.com/wsapi-go/wsapi/brokertest"
 	"github.com/wsapi-go/wsapi/wsapitest"
 	"go.uber.org/goleak"
 )
@@ -33,6 +33,12 @@ func dial(t *testing.T, srv *redisServer, opts *redisbroker.Options) *redisbroke
 
 // TestDialUnreachable: Dial pings, so a server that is not there is a
 // clear error at start naming the address.
+// TestBroker runs the behaviour every broker owes the managers.
+func TestBroker(t *testing.T) {
+	srv := startRedis(t)
+	brokertest.Run(t, func(t *testing.T) wsapi.Broker { return dial(t, srv, nil) })
+}
+
 func TestDialUnreachable(t *testing.T) {
 	port := freePort(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -51,84 +57,6 @@ func TestDialUnreachable(t *testing.T) {
 	}
 }
 
-// TestFanOut: two processes (a broker, a manager and an app each), clients
-// spread 3 and 2 over them. Every broadcast from either side reaches every
-// client exactly once, alone and in a concurrent burst, in each sender's
-// order, and nothing more arrives afterwards.
-func TestFanOut(t *testing.T) {
-	srv := startRedis(t)
-	logger, logs := newLogger(t)
-	a := newProcess(t, "A", dial(t, srv, &redisbroker.Options{Logger: logger}))
-	b := newProcess(t, "B", dial(t, srv, &redisbroker.Options{Logger: logger}))
-	conns := []*wsapitest.Conn{
-		a.join(t, a.client), a.join(t, a.client), a.join(t, a.quiet),
-		b.join(t, b.client), b.join(t, b.quiet),
-	}
-	if n := srv.numSub(topic); n != 2 {
-		t.Fatalf("redis counts %d subscribers on %q, want 2 (one per manager)", n, topic)
-	}
-
-	for round, p := range []*process{a, b, b, a} {
-		msg := fmt.Sprintf("round %d from %s", round, p.name)
-		broadcast(t, p, msg)
-		for i, ws := range conns {
-			if got := ws.ReceiveText(); got != msg {
-				t.Fatalf("conn %d received %q, want %q", i, got, msg)
-			}
-		}
-	}
-	burst(t, []*process{a, b}, conns, 100)
-	expectSilence(t, conns[2]) // on A
-	expectSilence(t, conns[4]) // on B
-	if n := logs.count("level=WARN") + logs.count("level=ERROR"); n != 0 {
-		t.Fatalf("%d warnings or errors logged with Redis up", n)
-	}
-}
-
-// TestRooms: a room broadcast from either process reaches the room's
-// members on both processes and no one else.
-func TestRooms(t *testing.T) {
-	srv := startRedis(t)
-	a := newProcess(t, "A", dial(t, srv, nil))
-	b := newProcess(t, "B", dial(t, srv, nil))
-	type member struct {
-		name string
-		ws   *wsapitest.Conn
-		want []string
-	}
-	blue := []string{"blue from A", "blue from B"}
-	members := []member{
-		{"A blue", a.join(t, a.client, "blue"), blue},
-		{"A red", a.join(t, a.client, "red"), []string{"red from B"}},
-		{"A blue+red", a.join(t, a.client, "blue", "red"), append(slices.Clone(blue), "red from B")},
-		{"A none", a.join(t, a.client), nil},
-		{"B blue", b.join(t, b.client, "blue"), blue},
-		{"B none", b.join(t, b.client), nil},
-	}
-	ctx := context.Background()
-	for _, err := range []error{
-		a.m.BroadcastTo(ctx, "blue", "blue from A"),
-		b.m.Room("blue").Broadcast(ctx, "blue from B"),
-		b.m.BroadcastTo(ctx, "red", "red from B"),
-		a.m.Room("green").Broadcast(ctx, "green from A"), // no members anywhere
-	} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Each sender's messages arrive in order, so whatever a client was
-	// wrongly sent arrives before that sender's sentinel.
-	broadcast(t, a, "end A")
-	broadcast(t, b, "end B")
-	for _, m := range members {
-		got := collectUntil(t, m.ws, "end A", "end B")
-		slices.Sort(m.want)
-		if !slices.Equal(got, m.want) {
-			t.Errorf("%s received %q, want %q", m.name, got, m.want)
-		}
-	}
-}
-
 // TestOutage: with Redis killed, Broadcast returns an error while the
 // manager's own clients still get the message; the subscriptions log the
 // loss. Restarted on the same port, the subscriptions come back by
@@ -137,49 +65,49 @@ func TestRooms(t *testing.T) {
 // ever logged.
 func TestOutage(t *testing.T) {
 	srv := startRedis(t)
-	logger, logs := newLogger(t)
+	logger, logs := brokertest.NewLogger(t)
 	opts := &redisbroker.Options{Logger: logger, MaxReconnectWait: 200 * time.Millisecond}
-	a := newProcess(t, "A", dial(t, srv, opts))
-	b := newProcess(t, "B", dial(t, srv, opts))
-	a1, b1 := a.join(t, a.client), b.join(t, b.client)
-	broadcast(t, a, "before the outage")
-	expect(t, a1, "before the outage")
-	expect(t, b1, "before the outage")
+	a := brokertest.NewProcess(t, "A", dial(t, srv, opts))
+	b := brokertest.NewProcess(t, "B", dial(t, srv, opts))
+	a1, b1 := a.Join(t, a.Client), b.Join(t, b.Client)
+	brokertest.Broadcast(t, a, "before the outage")
+	brokertest.Expect(t, a1, "before the outage")
+	brokertest.Expect(t, b1, "before the outage")
 
 	srv.kill()
 	start := time.Now()
 	for _, c := range []struct {
-		p   *process
+		p   *brokertest.Process
 		own *wsapitest.Conn
 	}{{a, a1}, {b, b1}} {
-		msg := "during the outage from " + c.p.name
-		err := c.p.m.Broadcast(context.Background(), msg)
+		msg := "during the outage from " + c.p.Name
+		err := c.p.Manager.Broadcast(context.Background(), msg)
 		if err == nil {
-			t.Fatalf("%s: Broadcast returned nil with Redis down", c.p.name)
+			t.Fatalf("%s: Broadcast returned nil with Redis down", c.p.Name)
 		}
-		t.Logf("%s: Broadcast with Redis down: %v", c.p.name, err)
-		expect(t, c.own, msg) // local clients still get it
+		t.Logf("%s: Broadcast with Redis down: %v", c.p.Name, err)
+		brokertest.Expect(t, c.own, msg) // local clients still get it
 	}
 	t.Logf("two broadcasts failed in %v", time.Since(start))
-	waitFor(t, "both subscriptions to log the loss", 5*time.Second, func() bool {
-		return logs.count("redisbroker: lost the subscription") == 2
+	brokertest.WaitFor(t, "both subscriptions to log the loss", 5*time.Second, func() bool {
+		return logs.Count("redisbroker: lost the subscription") == 2
 	})
 
 	srv.start()
 	start = time.Now()
-	waitFor(t, "both managers to resubscribe", 10*time.Second, func() bool { return srv.numSub(topic) == 2 })
+	brokertest.WaitFor(t, "both managers to resubscribe", 10*time.Second, func() bool { return srv.numSub(topic) == 2 })
 	t.Logf("resubscribed %v after the restart", time.Since(start))
 	// b1 and a1 receive these first: the outage's broadcasts were lost
 	// for the other process, not delivered late.
-	broadcast(t, a, "after the restart from A")
-	expect(t, a1, "after the restart from A")
-	expect(t, b1, "after the restart from A")
-	broadcast(t, b, "after the restart from B")
-	expect(t, b1, "after the restart from B")
-	expect(t, a1, "after the restart from B")
+	brokertest.Broadcast(t, a, "after the restart from A")
+	brokertest.Expect(t, a1, "after the restart from A")
+	brokertest.Expect(t, b1, "after the restart from A")
+	brokertest.Broadcast(t, b, "after the restart from B")
+	brokertest.Expect(t, b1, "after the restart from B")
+	brokertest.Expect(t, a1, "after the restart from B")
 
-	waitFor(t, "both subscriptions to log the recovery", 5*time.Second, func() bool {
-		return logs.count("redisbroker: resubscribed") == 2
+	brokertest.WaitFor(t, "both subscriptions to log the recovery", 5*time.Second, func() bool {
+		return logs.Count("redisbroker: resubscribed") == 2
 	})
 	if s := logs.String(); strings.Contains(s, "outage") || strings.Contains(s, "restart") {
 		t.Fatalf("a payload was logged:\n%s", s)
@@ -191,57 +119,31 @@ func TestOutage(t *testing.T) {
 // health check, replaced, and resubscribed once Redis answers again.
 func TestSilentConnection(t *testing.T) {
 	srv := startRedis(t)
-	logger, logs := newLogger(t)
+	logger, logs := brokertest.NewLogger(t)
 	opts := &redisbroker.Options{Logger: logger, HealthCheckInterval: 150 * time.Millisecond, MaxReconnectWait: 100 * time.Millisecond}
-	a := newProcess(t, "A", dial(t, srv, opts))
-	b := newProcess(t, "B", dial(t, srv, opts))
-	a1, b1 := a.join(t, a.client), b.join(t, b.client)
+	a := brokertest.NewProcess(t, "A", dial(t, srv, opts))
+	b := brokertest.NewProcess(t, "B", dial(t, srv, opts))
+	a1, b1 := a.Join(t, a.Client), b.Join(t, b.Client)
 	time.Sleep(400 * time.Millisecond) // a few health checks on a healthy connection
-	if n := logs.count("level=WARN"); n != 0 {
+	if n := logs.Count("level=WARN"); n != 0 {
 		t.Fatalf("the health check of a healthy connection logged %d warnings", n)
 	}
 
 	if err := srv.do("client", "pause", 1500, "all"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the health checks to notice", 5*time.Second, func() bool {
-		return logs.count("did not answer a ping") == 2
+	brokertest.WaitFor(t, "the health checks to notice", 5*time.Second, func() bool {
+		return logs.Count("did not answer a ping") == 2
 	})
-	waitFor(t, "both subscriptions to come back", 10*time.Second, func() bool {
-		return logs.count("redisbroker: resubscribed") == 2
+	brokertest.WaitFor(t, "both subscriptions to come back", 10*time.Second, func() bool {
+		return logs.Count("redisbroker: resubscribed") == 2
 	})
-	broadcast(t, b, "after the pause")
-	expect(t, b1, "after the pause")
-	expect(t, a1, "after the pause")
-	broadcast(t, a, "after the pause from A")
-	expect(t, a1, "after the pause from A")
-	expect(t, b1, "after the pause from A")
-}
-
-// TestSubscribeIsConfirmed: a broadcast made right after UseBroker returns
-// reaches the new subscriber, every time; unsubscribing (Manager.Close)
-// releases the subscription on the server.
-func TestSubscribeIsConfirmed(t *testing.T) {
-	srv := startRedis(t)
-	a := newProcess(t, "A", dial(t, srv, nil))
-	shared := dial(t, srv, nil)
-	for i := range 20 {
-		m := wsapi.NewManager(nil)
-		ws := (&process{m: m}).join(t, wsapitest.New(t, newApp(m)))
-		if err := m.UseBroker(context.Background(), shared); err != nil {
-			t.Fatal(err)
-		}
-		msg := fmt.Sprintf("first broadcast %d", i)
-		broadcast(t, a, msg)
-		expect(t, ws, msg)
-		if err := m.Close(); err != nil {
-			t.Fatalf("Manager.Close: %v", err)
-		}
-		if n := srv.numSub(topic); n != 1 {
-			t.Fatalf("after unsubscribing, redis counts %d subscribers, want 1", n)
-		}
-		ws.Close()
-	}
+	brokertest.Broadcast(t, b, "after the pause")
+	brokertest.Expect(t, b1, "after the pause")
+	brokertest.Expect(t, a1, "after the pause")
+	brokertest.Broadcast(t, a, "after the pause from A")
+	brokertest.Expect(t, a1, "after the pause from A")
+	brokertest.Expect(t, b1, "after the pause from A")
 }
 
 // TestClose: Close ends every subscription of the broker (on the server
@@ -276,7 +178,7 @@ func TestClose(t *testing.T) {
 	if err := b.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	waitFor(t, "the server to drop the subscriptions", 5*time.Second, func() bool { return srv.numSub(topic) == 0 })
+	brokertest.WaitFor(t, "the server to drop the subscriptions", 5*time.Second, func() bool { return srv.numSub(topic) == 0 })
 	if err := client.Ping(ctx).Err(); err != nil {
 		t.Fatalf("Close closed the client given to New: %v", err)
 	}

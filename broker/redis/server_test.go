@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/wsapi-go/wsapi/brokertest"
 	"go.uber.org/goleak"
 )
 
@@ -52,7 +53,7 @@ type redisServer struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
-	out    logBuffer
+	out    brokertest.LogBuffer
 }
 
 // startRedis starts a redis-server on a free loopback port and kills it

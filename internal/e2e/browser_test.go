@@ -17,6 +17,7 @@ import (
 	logpkg "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/wsapi-go/wsapi/internal/exampleproc"
 )
 
 // Timeouts: waitTimeout bounds one wait for the page; testTimeout bounds a
@@ -83,7 +84,7 @@ func newBrowser(t testing.TB) context.Context {
 	for _, f := range chromiumFlags {
 		opts = append(opts, chromedp.Flag(f, true))
 	}
-	output := new(syncBuffer)
+	output := new(exampleproc.Buffer)
 	opts = append(opts, chromedp.CombinedOutput(output))
 
 	// Cleanups run last-in first-out: the browser stops before the directory

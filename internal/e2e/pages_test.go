@@ -7,12 +7,13 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/wsapi-go/wsapi/internal/exampleproc"
 )
 
 // TestEchoPage: the echo example's page connects to /ws; a message typed and
 // submitted comes back as "Message text was: <text>" in #messages.
 func TestEchoPage(t *testing.T) {
-	base := startExample(t, "echo")
+	base := exampleproc.StartURL(t, "echo")
 	tab := newBrowser(t)
 	do(t, tab, "opening "+base, chromedp.Navigate(base))
 	waitSocketOpen(t, tab)
@@ -39,13 +40,13 @@ func TestEchoPage(t *testing.T) {
 // TestEchoPageServerShutdown: with the page open, SIGINT makes the example
 // close the page's socket with 1001, and exit with status 0.
 func TestEchoPageServerShutdown(t *testing.T) {
-	srv := runExample(t, "echo")
+	srv := exampleproc.Start(t, "echo")
 	tab := newBrowser(t)
 	do(t, tab, "opening "+srv.URL, chromedp.Navigate(srv.URL))
 	waitSocketOpen(t, tab)
 	eval[bool](t, tab, `(ws.addEventListener("close", e => { window.closeEvent = {code: e.code, reason: e.reason, wasClean: e.wasClean} }), true)`)
 	start := time.Now()
-	srv.interrupt()
+	srv.Interrupt()
 	waitFor(t, tab, "the close event", `window.closeEvent !== undefined`, `ws.readyState`)
 	type closeEvent struct {
 		Code     int
@@ -57,7 +58,7 @@ func TestEchoPageServerShutdown(t *testing.T) {
 	if ev.Code != 1001 || !ev.WasClean {
 		t.Fatalf("close event %+v, want a clean close with code 1001", ev)
 	}
-	srv.wait(15 * time.Second)
+	srv.Wait(15 * time.Second)
 	t.Logf("the example exited %v after SIGINT", time.Since(start).Round(time.Millisecond))
 }
 
@@ -68,7 +69,7 @@ const depsStatusJS = `document.getElementById("status").textContent`
 // with the token cleared, Connect ends with the page showing
 // "closed (1006)".
 func TestDepsPage(t *testing.T) {
-	base := startExample(t, "deps")
+	base := exampleproc.StartURL(t, "deps")
 	tab := newBrowser(t)
 	do(t, tab, "opening "+base, chromedp.Navigate(base))
 	if s := eval[string](t, tab, depsStatusJS); s != "not connected" {
@@ -111,7 +112,7 @@ func TestDepsPage(t *testing.T) {
 // wire); a browser cannot read that status and reports close code 1006, which
 // the page shows as "closed (1006)". No message arrives.
 func TestDepsPageRefused(t *testing.T) {
-	base := startExample(t, "deps")
+	base := exampleproc.StartURL(t, "deps")
 	tab := newBrowser(t)
 	do(t, tab, "opening "+base, chromedp.Navigate(base))
 	do(t, tab, "clearing the token and clicking Connect",
@@ -130,7 +131,7 @@ func TestDepsPageRefused(t *testing.T) {
 // TestChatPage: two tabs of one browser chat; when one tab closes, the other
 // reads that its client left.
 func TestChatPage(t *testing.T) {
-	base := startExample(t, "chat")
+	base := exampleproc.StartURL(t, "chat")
 	browser := newBrowser(t)
 	a, b := newTab(t, browser), newTab(t, browser)
 	const idJS = `document.getElementById("ws-id").textContent`

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/wsapi-go/wsapi/internal/exampleproc"
 )
 
 func coderDial(t *testing.T, url string, opts *websocket.DialOptions) (*websocket.Conn, *http.Response) {
@@ -59,8 +60,8 @@ func coderClose(t *testing.T, c *websocket.Conn, code websocket.StatusCode, reas
 }
 
 func TestCoderEcho(t *testing.T) {
-	srv := startExample(t, "echo")
-	c, _ := coderDial(t, srv.wsURL()+"ws", nil)
+	srv := exampleproc.Start(t, "echo")
+	c, _ := coderDial(t, srv.WSURL()+"ws", nil)
 	for _, msg := range []string{echoText, "", "second"} {
 		coderWrite(t, c, websocket.MessageText, []byte(msg))
 		coderRead(t, c, websocket.MessageText, []byte("Message text was: "+msg))
@@ -69,8 +70,8 @@ func TestCoderEcho(t *testing.T) {
 }
 
 func TestCoderDepsToken(t *testing.T) {
-	srv := startExample(t, "deps")
-	c, _ := coderDial(t, srv.wsURL()+"items/foo/ws?token="+token, nil)
+	srv := exampleproc.Start(t, "deps")
+	c, _ := coderDial(t, srv.WSURL()+"items/foo/ws?token="+token, nil)
 	for range 2 {
 		coderWrite(t, c, websocket.MessageText, []byte("hi"))
 		coderRead(t, c, websocket.MessageText, []byte("Session or token: "+token))
@@ -79,9 +80,9 @@ func TestCoderDepsToken(t *testing.T) {
 }
 
 func TestCoderDepsCookieWins(t *testing.T) {
-	srv := startExample(t, "deps")
+	srv := exampleproc.Start(t, "deps")
 	for _, url := range []string{"items/foo/ws", "items/foo/ws?token=" + token} {
-		c, _ := coderDial(t, srv.wsURL()+url, &websocket.DialOptions{HTTPHeader: http.Header{"Cookie": {"session=" + cookie}}})
+		c, _ := coderDial(t, srv.WSURL()+url, &websocket.DialOptions{HTTPHeader: http.Header{"Cookie": {"session=" + cookie}}})
 		coderWrite(t, c, websocket.MessageText, []byte("hi"))
 		coderRead(t, c, websocket.MessageText, []byte("Session or token: "+cookie))
 		coderClose(t, c, websocket.StatusNormalClosure, "")
@@ -89,10 +90,10 @@ func TestCoderDepsCookieWins(t *testing.T) {
 }
 
 func TestCoderDepsRefused(t *testing.T) {
-	srv := startExample(t, "deps")
+	srv := exampleproc.Start(t, "deps")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, resp, err := websocket.Dial(ctx, srv.wsURL()+"items/foo/ws", nil)
+	c, resp, err := websocket.Dial(ctx, srv.WSURL()+"items/foo/ws", nil)
 	if err == nil {
 		c.CloseNow()
 		t.Fatal("the handshake without cookie or token was accepted")
@@ -104,9 +105,9 @@ func TestCoderDepsRefused(t *testing.T) {
 }
 
 func TestCoderChat(t *testing.T) {
-	srv := startExample(t, "chat")
-	a, _ := coderDial(t, srv.wsURL()+"ws/7", nil)
-	b, _ := coderDial(t, srv.wsURL()+"ws/8", nil)
+	srv := exampleproc.Start(t, "chat")
+	a, _ := coderDial(t, srv.WSURL()+"ws/7", nil)
+	b, _ := coderDial(t, srv.WSURL()+"ws/8", nil)
 	text := func(s string) []byte { return []byte(s) }
 
 	coderWrite(t, a, websocket.MessageText, text("hello"))
@@ -135,7 +136,7 @@ func TestCoderAutobahn(t *testing.T) {
 		{"Disabled", websocket.CompressionDisabled, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := startExample(t, "autobahn")
+			srv := exampleproc.Start(t, "autobahn")
 			c, resp := coderDial(t, srv.URL, &websocket.DialOptions{CompressionMode: tc.mode})
 			ext := resp.Header.Get("Sec-WebSocket-Extensions")
 			if norm := strings.ReplaceAll(ext, " ", ""); !sameParams(norm, tc.ext) {
@@ -184,8 +185,8 @@ func sameParams(a, b string) bool {
 // TestCoderCloseGoingAway: the client leaves with 1001 "Going Away" and the
 // close handshake completes.
 func TestCoderCloseGoingAway(t *testing.T) {
-	srv := startExample(t, "echo")
-	c, _ := coderDial(t, srv.wsURL()+"ws", nil)
+	srv := exampleproc.Start(t, "echo")
+	c, _ := coderDial(t, srv.WSURL()+"ws", nil)
 	coderWrite(t, c, websocket.MessageText, []byte("bye"))
 	coderRead(t, c, websocket.MessageText, []byte("Message text was: bye"))
 	coderClose(t, c, websocket.StatusGoingAway, "Going Away")
@@ -194,16 +195,16 @@ func TestCoderCloseGoingAway(t *testing.T) {
 // TestCoderServerShutdown: SIGINT makes the example close the open
 // connection with 1001, then exit with status 0.
 func TestCoderServerShutdown(t *testing.T) {
-	srv := startExample(t, "echo")
-	c, _ := coderDial(t, srv.wsURL()+"ws", nil)
+	srv := exampleproc.Start(t, "echo")
+	c, _ := coderDial(t, srv.WSURL()+"ws", nil)
 	coderWrite(t, c, websocket.MessageText, []byte("ping"))
 	coderRead(t, c, websocket.MessageText, []byte("Message text was: ping"))
-	srv.interrupt()
+	srv.Interrupt()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, _, err := c.Read(ctx) // coder answers the close frame itself
 	if code := websocket.CloseStatus(err); code != websocket.StatusGoingAway {
 		t.Fatalf("after SIGINT: %v (close status %d), want close 1001", err, code)
 	}
-	srv.stop()
+	srv.Stop()
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/wsapi-go/wsapi/internal/exampleproc"
 )
 
 // Messages every client sends; the same ones are in node/client.mjs.
@@ -112,8 +113,8 @@ func itoa(n int) string {
 }
 
 func TestGorillaEcho(t *testing.T) {
-	srv := startExample(t, "echo")
-	c, _ := gorillaDial(t, gorillaDialer, srv.wsURL()+"ws", nil)
+	srv := exampleproc.Start(t, "echo")
+	c, _ := gorillaDial(t, gorillaDialer, srv.WSURL()+"ws", nil)
 	for _, msg := range []string{echoText, "", "second"} {
 		gorillaWrite(t, c, websocket.TextMessage, []byte(msg))
 		gorillaRead(t, c, websocket.TextMessage, []byte("Message text was: "+msg))
@@ -122,8 +123,8 @@ func TestGorillaEcho(t *testing.T) {
 }
 
 func TestGorillaDepsToken(t *testing.T) {
-	srv := startExample(t, "deps")
-	c, _ := gorillaDial(t, gorillaDialer, srv.wsURL()+"items/foo/ws?token="+token, nil)
+	srv := exampleproc.Start(t, "deps")
+	c, _ := gorillaDial(t, gorillaDialer, srv.WSURL()+"items/foo/ws?token="+token, nil)
 	for range 2 {
 		gorillaWrite(t, c, websocket.TextMessage, []byte("hi"))
 		gorillaRead(t, c, websocket.TextMessage, []byte("Session or token: "+token))
@@ -132,9 +133,9 @@ func TestGorillaDepsToken(t *testing.T) {
 }
 
 func TestGorillaDepsCookieWins(t *testing.T) {
-	srv := startExample(t, "deps")
+	srv := exampleproc.Start(t, "deps")
 	for _, url := range []string{"items/foo/ws", "items/foo/ws?token=" + token} {
-		c, _ := gorillaDial(t, gorillaDialer, srv.wsURL()+url, http.Header{"Cookie": {"session=" + cookie}})
+		c, _ := gorillaDial(t, gorillaDialer, srv.WSURL()+url, http.Header{"Cookie": {"session=" + cookie}})
 		gorillaWrite(t, c, websocket.TextMessage, []byte("hi"))
 		gorillaRead(t, c, websocket.TextMessage, []byte("Session or token: "+cookie))
 		gorillaClose(t, c, websocket.CloseNormalClosure, "")
@@ -142,8 +143,8 @@ func TestGorillaDepsCookieWins(t *testing.T) {
 }
 
 func TestGorillaDepsRefused(t *testing.T) {
-	srv := startExample(t, "deps")
-	c, resp, err := gorillaDialer.Dial(srv.wsURL()+"items/foo/ws", nil)
+	srv := exampleproc.Start(t, "deps")
+	c, resp, err := gorillaDialer.Dial(srv.WSURL()+"items/foo/ws", nil)
 	if err == nil {
 		c.Close()
 		t.Fatal("the handshake without cookie or token was accepted")
@@ -178,9 +179,9 @@ func checkRefusal(t *testing.T, status int, contentType string, body io.Reader) 
 }
 
 func TestGorillaChat(t *testing.T) {
-	srv := startExample(t, "chat")
-	a, _ := gorillaDial(t, gorillaDialer, srv.wsURL()+"ws/7", nil)
-	b, _ := gorillaDial(t, gorillaDialer, srv.wsURL()+"ws/8", nil)
+	srv := exampleproc.Start(t, "chat")
+	a, _ := gorillaDial(t, gorillaDialer, srv.WSURL()+"ws/7", nil)
+	b, _ := gorillaDial(t, gorillaDialer, srv.WSURL()+"ws/8", nil)
 	text := func(s string) []byte { return []byte(s) }
 
 	gorillaWrite(t, a, websocket.TextMessage, text("hello"))
@@ -199,7 +200,7 @@ func TestGorillaChat(t *testing.T) {
 }
 
 func TestGorillaAutobahnCompressed(t *testing.T) {
-	srv := startExample(t, "autobahn")
+	srv := exampleproc.Start(t, "autobahn")
 	d := *gorillaDialer
 	d.EnableCompression = true // gorilla offers permessage-deflate without context takeover
 	c, resp := gorillaDial(t, &d, srv.URL, nil)
@@ -228,7 +229,7 @@ func TestGorillaAutobahnCompressed(t *testing.T) {
 }
 
 func TestGorillaAutobahnUncompressed(t *testing.T) {
-	srv := startExample(t, "autobahn")
+	srv := exampleproc.Start(t, "autobahn")
 	c, resp := gorillaDial(t, gorillaDialer, srv.URL, nil)
 	if ext := resp.Header.Get("Sec-WebSocket-Extensions"); ext != "" {
 		t.Fatalf("Sec-WebSocket-Extensions %q without an offer", ext)
@@ -246,8 +247,8 @@ func TestGorillaAutobahnUncompressed(t *testing.T) {
 // TestGorillaCloseGoingAway: the client leaves with 1001 "Going Away"; the
 // server answers with 1001 and ends the connection.
 func TestGorillaCloseGoingAway(t *testing.T) {
-	srv := startExample(t, "echo")
-	c, _ := gorillaDial(t, gorillaDialer, srv.wsURL()+"ws", nil)
+	srv := exampleproc.Start(t, "echo")
+	c, _ := gorillaDial(t, gorillaDialer, srv.WSURL()+"ws", nil)
 	gorillaWrite(t, c, websocket.TextMessage, []byte("bye"))
 	gorillaRead(t, c, websocket.TextMessage, []byte("Message text was: bye"))
 	gorillaClose(t, c, websocket.CloseGoingAway, "Going Away")
@@ -256,11 +257,11 @@ func TestGorillaCloseGoingAway(t *testing.T) {
 // TestGorillaServerShutdown: SIGINT makes the example close the open
 // connection with 1001, then exit with status 0.
 func TestGorillaServerShutdown(t *testing.T) {
-	srv := startExample(t, "echo")
-	c, _ := gorillaDial(t, gorillaDialer, srv.wsURL()+"ws", nil)
+	srv := exampleproc.Start(t, "echo")
+	c, _ := gorillaDial(t, gorillaDialer, srv.WSURL()+"ws", nil)
 	gorillaWrite(t, c, websocket.TextMessage, []byte("ping"))
 	gorillaRead(t, c, websocket.TextMessage, []byte("Message text was: ping"))
-	srv.interrupt()
+	srv.Interrupt()
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	_, _, err := c.ReadMessage() // gorilla answers the close frame itself
 	var ce *websocket.CloseError
@@ -269,5 +270,5 @@ func TestGorillaServerShutdown(t *testing.T) {
 	}
 	t.Logf("server closed with %d %q", ce.Code, ce.Text)
 	c.Close()
-	srv.stop()
+	srv.Stop()
 }

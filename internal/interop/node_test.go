@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wsapi-go/wsapi/internal/exampleproc"
 )
 
 // skipOrFail skips the test, or fails it when WSAPI_CI=1 (CI must have
@@ -59,15 +61,15 @@ func nodeClient(t *testing.T) (node, dir string) {
 // and autobahn with permessage-deflate on text, binary and 1 MiB messages.
 func TestNodeWS(t *testing.T) {
 	node, dir := nodeClient(t)
-	echo := startExample(t, "echo")
-	deps := startExample(t, "deps")
-	chat := startExample(t, "chat")
-	autobahn := startExample(t, "autobahn")
+	echo := exampleproc.Start(t, "echo")
+	deps := exampleproc.Start(t, "deps")
+	chat := exampleproc.Start(t, "chat")
+	autobahn := exampleproc.Start(t, "autobahn")
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "client.mjs",
-		"echo="+echo.wsURL(), "deps="+deps.wsURL(), "chat="+chat.wsURL(), "autobahn="+autobahn.URL)
+		"echo="+echo.WSURL(), "deps="+deps.WSURL(), "chat="+chat.WSURL(), "autobahn="+autobahn.URL)
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
 	t.Logf("node client.mjs:\n%s", out)
@@ -80,17 +82,17 @@ func TestNodeWS(t *testing.T) {
 // the server close with 1001 when the example gets SIGINT.
 func TestNodeWSServerShutdown(t *testing.T) {
 	node, dir := nodeClient(t)
-	srv := startExample(t, "echo")
+	srv := exampleproc.Start(t, "echo")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "client.mjs", "shutdown="+srv.wsURL())
+	cmd := exec.CommandContext(ctx, node, "client.mjs", "shutdown="+srv.WSURL())
 	cmd.Dir = dir
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr syncBuffer
+	var stderr exampleproc.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -100,7 +102,7 @@ func TestNodeWSServerShutdown(t *testing.T) {
 	for sc.Scan() {
 		lines = append(lines, sc.Text())
 		if sc.Text() == "ready" {
-			srv.interrupt()
+			srv.Interrupt()
 		}
 	}
 	err = cmd.Wait()
@@ -108,5 +110,5 @@ func TestNodeWSServerShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatalf("node client.mjs shutdown: %v", err)
 	}
-	srv.stop()
+	srv.Stop()
 }

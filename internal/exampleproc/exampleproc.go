@@ -1,4 +1,8 @@
-package e2e
+// Package exampleproc runs the example programs as real processes, for the
+// tests that check them from outside (internal/e2e, internal/interop): the
+// examples are package main, which no test can import, and running the
+// built binary is also what a user does.
+package exampleproc
 
 import (
 	"bufio"
@@ -18,23 +22,18 @@ import (
 	"time"
 )
 
-// This file runs the example programs as real processes: the examples are
-// package main, which no test can import, and running the built binary is
-// also what a user does.
-
 // binDir holds the example binaries, built once per test process.
-var binDir string
+var (
+	binOnce sync.Once
+	binDir  string
+	binErr  error
+)
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "wsapi-e2e-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
+// Cleanup removes the built binaries; call it from TestMain after m.Run.
+func Cleanup() {
+	if binDir != "" {
+		os.RemoveAll(binDir)
 	}
-	binDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
 }
 
 // examplesDir finds the examples module by walking up from the test's
@@ -57,9 +56,9 @@ func examplesDir(t testing.TB) string {
 	}
 }
 
-var builds sync.Map // example name -> *build
+var builds sync.Map // example name -> *binary
 
-type build struct {
+type binary struct {
 	once sync.Once
 	path string
 	err  error
@@ -68,10 +67,14 @@ type build struct {
 // buildExample builds github.com/wsapi-go/wsapi/examples/<name> with the race
 // detector, so a data race in wsapi under a real client makes the server
 // exit non-zero (66), which stopExample reports.
-func buildExample(t testing.TB, name string) string {
+func build(t testing.TB, name string) string {
 	t.Helper()
-	v, _ := builds.LoadOrStore(name, new(build))
-	b := v.(*build)
+	v, _ := builds.LoadOrStore(name, new(binary))
+	b := v.(*binary)
+	binOnce.Do(func() { binDir, binErr = os.MkdirTemp("", "wsapi-examples-bin-") })
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
 	b.once.Do(func() {
 		b.path = filepath.Join(binDir, name)
 		start := time.Now()
@@ -89,31 +92,32 @@ func buildExample(t testing.TB, name string) string {
 	return b.path
 }
 
-// syncBuffer collects a process's output while it runs.
-type syncBuffer struct {
+// Buffer collects a process's output while it runs; it is safe for
+// concurrent use.
+type Buffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
 
-// example is one running example program.
-type example struct {
+// Example is one running example program.
+type Example struct {
 	t      testing.TB
 	name   string
 	URL    string // the URL it printed, with localhost replaced by 127.0.0.1
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *Buffer
 	exited chan struct{}
 	err    error // the exit error, once exited is closed
 
@@ -124,20 +128,20 @@ type example struct {
 
 var urlRE = regexp.MustCompile(`\b(?:https?|wss?)://\S+`)
 
-// startExample builds and starts examples/<name> on 127.0.0.1:0 (args are
+// StartURL builds and starts examples/<name> on 127.0.0.1:0 (args are
 // passed after "-addr 127.0.0.1:0"), waits for the URL it prints, and stops
 // it with SIGINT when the test ends, failing the test if it does not exit
 // cleanly. It returns that URL, such as "http://127.0.0.1:PORT/".
-func startExample(t testing.TB, name string, args ...string) (baseURL string) {
+func StartURL(t testing.TB, name string, args ...string) (baseURL string) {
 	t.Helper()
-	return runExample(t, name, args...).URL
+	return Start(t, name, args...).URL
 }
 
-// runExample is startExample returning the running program, for tests that
-// stop it themselves (interrupt, wait, stop).
-func runExample(t testing.TB, name string, args ...string) *example {
+// Start is StartURL returning the running program, for tests that stop it
+// themselves (Interrupt, Wait, Stop).
+func Start(t testing.TB, name string, args ...string) *Example {
 	t.Helper()
-	bin := buildExample(t, name)
+	bin := build(t, name)
 	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
 	// No 1 s pause at exit (the race detector's default); a race still
 	// makes the program exit with 66.
@@ -146,7 +150,7 @@ func runExample(t testing.TB, name string, args ...string) *example {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &example{t: t, name: name, cmd: cmd, stderr: new(syncBuffer), exited: make(chan struct{})}
+	e := &Example{t: t, name: name, cmd: cmd, stderr: new(Buffer), exited: make(chan struct{})}
 	cmd.Stderr = e.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -155,7 +159,7 @@ func runExample(t testing.TB, name string, args ...string) *example {
 		e.err = cmd.Wait()
 		close(e.exited)
 	}()
-	t.Cleanup(func() { e.stop() })
+	t.Cleanup(func() { e.Stop() })
 
 	lines := make(chan string, 1)
 	go func() {
@@ -177,8 +181,8 @@ func runExample(t testing.TB, name string, args ...string) *example {
 	return e
 }
 
-// interrupt sends SIGINT, as Ctrl-C does.
-func (e *example) interrupt() {
+// Interrupt sends SIGINT, as Ctrl-C does.
+func (e *Example) Interrupt() {
 	e.t.Helper()
 	e.interrupted.Store(true)
 	if err := e.cmd.Process.Signal(os.Interrupt); err != nil && !errors.Is(err, os.ErrProcessDone) {
@@ -186,10 +190,10 @@ func (e *example) interrupt() {
 	}
 }
 
-// wait waits for the process to exit and reports a non-zero exit (a failed
+// Wait waits for the process to exit and reports a non-zero exit (a failed
 // shutdown, or 66 for a data race found by the race detector).
 // Only the first call waits and reports.
-func (e *example) wait(timeout time.Duration) {
+func (e *Example) Wait(timeout time.Duration) {
 	e.t.Helper()
 	if e.waited.Swap(true) {
 		<-e.exited
@@ -208,13 +212,22 @@ func (e *example) wait(timeout time.Duration) {
 	}
 }
 
-// stop interrupts the process (unless interrupt was called) and waits for it
+// Stop interrupts the process (unless interrupt was called) and waits for it
 // to exit, once.
-func (e *example) stop() {
+func (e *Example) Stop() {
 	e.stopOnce.Do(func() {
 		if !e.interrupted.Load() {
-			e.interrupt()
+			e.Interrupt()
 		}
-		e.wait(15 * time.Second)
+		e.Wait(15 * time.Second)
 	})
+}
+
+// WSURL is the example's base URL with the ws scheme, ending in "/".
+func (e *Example) WSURL() string {
+	u := strings.Replace(e.URL, "http://", "ws://", 1)
+	if !strings.HasSuffix(u, "/") {
+		u += "/"
+	}
+	return u
 }
