@@ -71,8 +71,23 @@ func (s *depState) lookup(p *depPlan) unsafe.Pointer {
 }
 
 // resolve runs plan p into the struct at ptr: sub-dependencies first, then
-// the struct's own bound fields, validation, and its Resolve method.
+// the struct's own bound fields, validation, and its Resolve method. It
+// recurses through resolveField, on the net/http goroutine's already deep
+// stack: the work at each level lives in helpers, so the recursion's own
+// frames stay small.
 func (s *depState) resolve(ctx context.Context, p *depPlan, ptr unsafe.Pointer) error {
+	s.inject(p, ptr)
+	for _, d := range p.deps {
+		if err := s.resolveField(ctx, d, unsafe.Add(ptr, d.offset)); err != nil {
+			return err
+		}
+	}
+	s.bind(p, ptr)
+	return s.finish(ctx, p, ptr)
+}
+
+// inject fills the *http.Request and *Conn fields.
+func (s *depState) inject(p *depPlan, ptr unsafe.Pointer) {
 	for _, in := range p.injects {
 		switch in.typ {
 		case requestType:
@@ -81,12 +96,11 @@ func (s *depState) resolve(ctx context.Context, p *depPlan, ptr unsafe.Pointer) 
 			*(**Conn)(unsafe.Add(ptr, in.offset)) = s.c
 		}
 	}
-	for _, d := range p.deps {
-		if err := s.resolveField(ctx, d, unsafe.Add(ptr, d.offset)); err != nil {
-			return err
-		}
-	}
-	before := len(s.errs)
+}
+
+// bind stores the struct's bound fields and validates them, recording
+// every failure in s.errs.
+func (s *depState) bind(p *depPlan, ptr unsafe.Pointer) {
 	var failed []string // Go names of fields that failed to bind
 	for i := range p.binds {
 		b := &p.binds[i]
@@ -112,13 +126,16 @@ func (s *depState) resolve(ctx context.Context, p *depPlan, ptr unsafe.Pointer) 
 	if p.validate {
 		s.validate(p, ptr, failed)
 	}
+}
+
+// finish records the resolved instance and calls its Resolve method,
+// unless some value already failed: the handshake will then be refused
+// with every failure listed, and no Resolve method runs.
+func (s *depState) finish(ctx context.Context, p *depPlan, ptr unsafe.Pointer) error {
 	s.done = append(s.done, resolved{p, ptr})
 	if len(s.errs) > 0 {
-		// Some value is bad: the handshake will be refused with every
-		// failure listed, so keep binding but run no Resolve method.
 		return nil
 	}
-	_ = before
 	if p.resolver {
 		r := reflect.NewAt(p.typ, ptr).Interface().(Resolver)
 		if err := r.Resolve(ctx); err != nil {
