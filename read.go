@@ -384,8 +384,12 @@ func (c *Conn) controlFrame(h frameHeader) error {
 }
 
 // messageBufs pool message buffers for ReceiveFunc, by power-of-two size
-// class from 4 KiB (class 0) to 16 MiB.
-var messageBufs [13]sync.Pool
+// class from 4 KiB (class 0) to 16 MiB. Each holds *[]byte boxes, and
+// boxes come back from boxes: putting a buffer back allocates nothing.
+var (
+	messageBufs [13]sync.Pool
+	boxes       = sync.Pool{New: func() any { return new([]byte) }}
+)
 
 func messageClass(n int) int {
 	c := 0
@@ -403,7 +407,10 @@ func getMessageBuf(n int) []byte {
 		return make([]byte, n)
 	}
 	if p, ok := messageBufs[c].Get().(*[]byte); ok {
-		return (*p)[:n]
+		b := (*p)[:n]
+		*p = nil
+		boxes.Put(p)
+		return b
 	}
 	return make([]byte, n, 4096<<c)
 }
@@ -412,7 +419,8 @@ func getMessageBuf(n int) []byte {
 func putMessageBuf(b []byte) {
 	c := messageClass(cap(b))
 	if c < len(messageBufs) && cap(b) == 4096<<c {
-		b = b[:0]
-		messageBufs[c].Put(&b)
+		p := boxes.Get().(*[]byte)
+		*p = b[:0]
+		messageBufs[c].Put(p)
 	}
 }
