@@ -1,44 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"io"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/wsapi-go/wsapi/examples/internal/runtest"
+
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/wsapi-go/wsapi/wsapitest"
 )
-
-// startChat runs the program as main does, with args, and returns its ws:// base URL.
-func startChat(t *testing.T, args ...string) string {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), pw); pw.Close() }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("the chat did not stop")
-		}
-	})
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatalf("the chat printed no URL: %v", err)
-	}
-	go io.Copy(io.Discard, pr)
-	url := regexp.MustCompile(`http://\S+/`).FindString(line)
-	return "ws" + strings.TrimPrefix(url, "http")
-}
 
 // TestTwoInstancesOnNATSFormOneRoom runs two chat processes' worth of
 // program on one NATS server: clients of either see each other.
@@ -53,8 +26,8 @@ func TestTwoInstancesOnNATSFormOneRoom(t *testing.T) {
 	}
 	defer ns.Shutdown()
 
-	one := startChat(t, "-broker", ns.ClientURL())
-	two := startChat(t, "-broker", ns.ClientURL())
+	one := runtest.Start(t, run, "-broker", ns.ClientURL()).WS
+	two := runtest.Start(t, run, "-broker", ns.ClientURL()).WS
 	a, err := wsapitest.DialURL(t, one+"ws/1")
 	if err != nil {
 		t.Fatal(err)

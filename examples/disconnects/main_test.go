@@ -1,16 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
-	"io"
 	"log/slog"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wsapi-go/wsapi/examples/internal/runtest"
 
 	"github.com/wsapi-go/wsapi"
 	"github.com/wsapi-go/wsapi/wsapitest"
@@ -108,22 +107,13 @@ func TestClockStopsWhenTheClientLeaves(t *testing.T) {
 }
 
 func TestShutdownCloses1001(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, pw) }()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	go io.Copy(io.Discard, pr)
-	url := regexp.MustCompile(`http://\S+/`).FindString(line)
-	ws, err := wsapitest.DialURL(t, strings.Replace(url, "http", "ws", 1)+"clock")
+	prog := runtest.Start(t, run)
+	ws, err := wsapitest.DialURL(t, prog.WS+"clock")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ws.ReceiveText()
-	cancel() // as Ctrl-C would
+	prog.Stop() // as Ctrl-C would
 	for {
 		_, _, err := ws.Receive() // clock ticks may arrive before the close
 		if err != nil {
@@ -133,12 +123,7 @@ func TestShutdownCloses1001(t *testing.T) {
 			break
 		}
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not return")
+	if err := prog.Wait(); err != nil {
+		t.Fatalf("run: %v", err)
 	}
 }

@@ -1,16 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"io"
 	"net/http"
-	"regexp"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/wsapi-go/wsapi/examples/internal/runtest"
 
 	"github.com/wsapi-go/wsapi"
 	"github.com/wsapi-go/wsapi/wsapitest"
@@ -95,17 +93,8 @@ func TestPage(t *testing.T) {
 // TestRunShutsDownGracefully runs the program as main does and stops it as
 // Ctrl-C would: the open connection is closed with 1001.
 func TestRunShutsDownGracefully(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, pw) }()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	go io.Copy(io.Discard, pr)
-	url := regexp.MustCompile(`http://\S+/`).FindString(line)
-	ws, err := wsapitest.DialURL(t, strings.Replace(url, "http", "ws", 1)+"text")
+	prog := runtest.Start(t, run)
+	ws, err := wsapitest.DialURL(t, prog.WS+"text")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,16 +102,11 @@ func TestRunShutsDownGracefully(t *testing.T) {
 	if got := ws.ReceiveText(); got != "UP" {
 		t.Fatalf("got %q", got)
 	}
-	cancel()
+	prog.Stop() // as Ctrl-C would
 	if reason := ws.ExpectClose(wsapi.CloseGoingAway); reason != "server shutting down" {
 		t.Fatalf("reason %q", reason)
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not return")
+	if err := prog.Wait(); err != nil {
+		t.Fatalf("run: %v", err)
 	}
 }

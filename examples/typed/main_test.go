@@ -1,17 +1,15 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
-	"time"
+
+	"github.com/wsapi-go/wsapi/examples/internal/runtest"
 
 	"github.com/wsapi-go/wsapi"
 	"github.com/wsapi-go/wsapi/asyncapi"
@@ -255,34 +253,17 @@ func TestDocumentationIsServed(t *testing.T) {
 // TestRunShutsDownGracefully runs the program as main does and stops it as
 // SIGINT would: open connections are closed with 1001.
 func TestRunShutsDownGracefully(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, pw) }()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	go io.Copy(io.Discard, pr)
-	url := regexp.MustCompile(`http://\S+/`).FindString(line)
-	if url == "" {
-		t.Fatalf("no URL in %q", line)
-	}
-	ws, err := wsapitest.DialURL(t, strings.Replace(url, "http", "ws", 1)+"chat?name=ann")
+	prog := runtest.Start(t, run)
+	ws, err := wsapitest.DialURL(t, prog.WS+"chat?name=ann")
 	if err != nil {
 		t.Fatal(err)
 	}
 	expect(t, ws, msg{"type": "welcome", "name": "ann", "rooms": []string{"lobby"}})
-	cancel()
+	prog.Stop() // as Ctrl-C would
 	if reason := ws.ExpectClose(wsapi.CloseGoingAway); reason != "server shutting down" {
 		t.Fatalf("close reason %q", reason)
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not return after shutdown")
+	if err := prog.Wait(); err != nil {
+		t.Fatalf("run: %v", err)
 	}
 }
