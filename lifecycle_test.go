@@ -176,3 +176,50 @@ func TestSendAfterTheEndReturnsDisconnect(t *testing.T) {
 		t.Fatalf("SendText after the end: %v, want the peer's *Disconnect", err)
 	}
 }
+
+// TestBackgroundReaderHandsOverMessages: a handler that stops reading for a
+// while gets a background reader, which answers pings meanwhile and hands
+// the messages that arrived to the handler, in order, when it reads again.
+func TestBackgroundReaderHandsOverMessages(t *testing.T) {
+	app, _ := quietApp(nil)
+	resume := make(chan struct{})
+	app.WS("/ws", func(ctx context.Context, ws *wsapi.Conn) error {
+		if err := ws.Accept(ctx, nil); err != nil {
+			return err
+		}
+		<-resume // busy elsewhere: not reading
+		for msg, err := range ws.Texts(ctx) {
+			if err != nil {
+				return err
+			}
+			if err := ws.SendText(ctx, "late:"+msg); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	c := wsapitest.New(t, app)
+	ws := c.Connect("/ws")
+	time.Sleep(1500 * time.Millisecond) // long enough for the housekeeper to start a reader
+	if err := ws.WriteFrame(true, ws_OpPing, []byte("still there?")); err != nil {
+		t.Fatal(err)
+	}
+	f, err := ws.ReadFrame()
+	if err != nil || f.Header.OpCode != ws_OpPong || string(f.Payload) != "still there?" {
+		t.Fatalf("no pong while the handler was busy: %v %v %q", err, f.Header.OpCode, f.Payload)
+	}
+	for _, m := range []string{"a", "b", "c"} {
+		ws.SendText(m)
+	}
+	close(resume)
+	for _, m := range []string{"a", "b", "c"} {
+		if got := ws.ReceiveText(); got != "late:"+m {
+			t.Fatalf("got %q, want %q", got, "late:"+m)
+		}
+	}
+	ws.SendText("d")
+	if got := ws.ReceiveText(); got != "late:d" {
+		t.Fatalf("got %q", got)
+	}
+	ws.Close()
+}
