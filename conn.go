@@ -26,6 +26,7 @@ const (
 	StateClosed                      // the connection is over
 )
 
+// String returns the state's name, such as "open".
 func (s ConnState) String() string {
 	switch s {
 	case StateConnecting:

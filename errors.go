@@ -84,6 +84,7 @@ type Disconnect struct {
 	Reason string
 }
 
+// Error describes the end of the connection with its code and reason.
 func (d *Disconnect) Error() string {
 	if d.Reason == "" {
 		return "wsapi: connection closed: " + d.Code.String()
@@ -135,6 +136,7 @@ func Reject(code CloseCode, reason string) error {
 	return &RejectError{Code: code, Reason: reason}
 }
 
+// Error describes the refusal with its code and reason.
 func (e *RejectError) Error() string {
 	if e.Reason == "" {
 		return "wsapi: connection rejected: " + e.code().String()
@@ -179,6 +181,7 @@ type ValidationError struct {
 	Errors []FieldError `json:"detail"`
 }
 
+// Error lists each failing value as "source.name: message".
 func (e *ValidationError) Error() string {
 	var b strings.Builder
 	b.WriteString("wsapi: invalid ")

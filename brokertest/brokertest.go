@@ -57,7 +57,7 @@ func NewApp(m *wsapi.Manager) *wsapi.App {
 	return app
 }
 
-// process is what one server process of a deployment holds: a broker
+// Process is what one server process of a deployment holds: a broker
 // connection, a manager using it, and an app serving the manager's clients.
 type Process struct {
 	Name    string
@@ -67,6 +67,9 @@ type Process struct {
 	Quiet   *wsapitest.Client // short timeouts, for ExpectSilence
 }
 
+// NewProcess gives the broker b a manager (using b through UseBroker) and
+// an app serving it, as one server process of a deployment does; the
+// manager and b are closed when the test ends.
 func NewProcess(t testing.TB, name string, b wsapi.Broker) *Process {
 	t.Helper()
 	p := &Process{Name: name, Broker: b, Manager: wsapi.NewManager(nil)}
@@ -83,7 +86,7 @@ func NewProcess(t testing.TB, name string, b wsapi.Broker) *Process {
 	return p
 }
 
-// join connects a client to the process and waits until it is registered.
+// Join connects a client to the process and waits until it is registered.
 func (p *Process) Join(t testing.TB, c *wsapitest.Client, rooms ...string) *wsapitest.Conn {
 	t.Helper()
 	path := "/ws"
@@ -95,6 +98,7 @@ func (p *Process) Join(t testing.TB, c *wsapitest.Client, rooms ...string) *wsap
 	return ws
 }
 
+// Expect fails the test unless the next message on ws is want.
 func Expect(t testing.TB, ws *wsapitest.Conn, want string) {
 	t.Helper()
 	if got := ws.ReceiveText(); got != want {
@@ -102,7 +106,7 @@ func Expect(t testing.TB, ws *wsapitest.Conn, want string) {
 	}
 }
 
-// expectSilence fails unless nothing arrives on ws within its client's
+// ExpectSilence fails unless nothing arrives on ws within its client's
 // timeout (use a connection of a quiet client).
 func ExpectSilence(t testing.TB, ws *wsapitest.Conn) {
 	t.Helper()
@@ -112,7 +116,7 @@ func ExpectSilence(t testing.TB, ws *wsapitest.Conn) {
 	}
 }
 
-// collectUntil receives until every sentinel has arrived and returns the
+// CollectUntil receives until every sentinel has arrived and returns the
 // other messages, sorted. A sentinel arriving twice fails the test.
 func CollectUntil(t testing.TB, ws *wsapitest.Conn, sentinels ...string) []string {
 	t.Helper()
@@ -133,6 +137,7 @@ func CollectUntil(t testing.TB, ws *wsapitest.Conn, sentinels ...string) []strin
 	return got
 }
 
+// Broadcast has p's manager broadcast text, failing the test on error.
 func Broadcast(t testing.TB, p *Process, text string) {
 	t.Helper()
 	if err := p.Manager.Broadcast(context.Background(), text); err != nil {
@@ -140,7 +145,7 @@ func Broadcast(t testing.TB, p *Process, text string) {
 	}
 }
 
-// burst has every process broadcast n numbered messages at once, then
+// Burst has every process broadcast n numbered messages at once, then
 // checks that every connection receives each of them exactly once, in each
 // sender's order.
 func Burst(t testing.TB, procs []*Process, conns []*wsapitest.Conn, n int) {
@@ -179,18 +184,20 @@ func Burst(t testing.TB, procs []*Process, conns []*wsapitest.Conn, n int) {
 	}
 }
 
-// logBuffer collects log output for assertions; it is safe for concurrent use.
+// LogBuffer collects log output for assertions; it is safe for concurrent use.
 type LogBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
+// Write appends p to the buffer.
 func (l *LogBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.Write(p)
 }
 
+// String returns everything written so far.
 func (l *LogBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -208,7 +215,7 @@ func (l *LogBuffer) Count(s string) int {
 	return n
 }
 
-// newLogger returns a debug logger writing to a buffer, printed when the
+// NewLogger returns a debug logger writing to a buffer, printed when the
 // test fails.
 func NewLogger(t *testing.T) (*slog.Logger, *LogBuffer) {
 	lb := &LogBuffer{}
@@ -220,7 +227,7 @@ func NewLogger(t *testing.T) (*slog.Logger, *LogBuffer) {
 	return slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug})), lb
 }
 
-// waitFor polls cond until it holds or the deadline passes.
+// WaitFor polls cond until it holds or the deadline passes.
 func WaitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)

@@ -167,6 +167,7 @@ type HandshakeError struct {
 	Body       []byte
 }
 
+// Error gives the status and the body of the refusal.
 func (e *HandshakeError) Error() string {
 	return fmt.Sprintf("wsapitest: handshake refused: %d %s: %s", e.StatusCode, http.StatusText(e.StatusCode), bytes.TrimSpace(e.Body))
 }
