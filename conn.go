@@ -220,7 +220,9 @@ func (c *Conn) Accept(ctx context.Context, opts *AcceptOptions) error {
 	}
 	c.w = nil
 	c.state.Store(int32(StateOpen))
-	c.app.track(c)
+	if c.app.track(c) {
+		go c.closeHandshake(CloseGoingAway, "server shutting down")
+	}
 	c.releaseHandoff()
 	// Broadcasts queued while connecting go out now.
 	c.wmu.Lock()

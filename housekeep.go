@@ -86,8 +86,10 @@ func (a *App) release() {
 	}
 }
 
-// track registers an accepted connection and starts the housekeeper.
-func (a *App) track(c *Conn) {
+// track registers an accepted connection and starts the housekeeper. It
+// reports whether the app is shutting down: Shutdown took its list of
+// connections under the same lock, so one accepted since must close itself.
+func (a *App) track(c *Conn) (shuttingDown bool) {
 	a.reg.mu.Lock()
 	defer a.reg.mu.Unlock()
 	c.hk.lastRx = time.Now().UnixNano()
@@ -98,6 +100,7 @@ func (a *App) track(c *Conn) {
 		a.reg.stop = make(chan struct{}, 1)
 		go a.housekeep(a.reg.stop)
 	}
+	return a.reg.shutdown
 }
 
 func (a *App) untrack(c *Conn) {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -294,7 +295,7 @@ func (s *depState) validate(p *depPlan, ptr unsafe.Pointer, failed []string) {
 	}
 	for _, fe := range verrs {
 		name := fe.StructField()
-		if containsString(failed, name) {
+		if slices.Contains(failed, name) {
 			continue
 		}
 		loc := []string{p.typ.Name(), name}
@@ -306,15 +307,6 @@ func (s *depState) validate(p *depPlan, ptr unsafe.Pointer, failed []string) {
 		}
 		s.errs = append(s.errs, FieldError{Loc: loc, Msg: chk.message(fe), Type: fe.Tag()})
 	}
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // cleanup closes the resolved dependencies in reverse order of resolution,

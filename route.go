@@ -116,7 +116,7 @@ func (rt *route) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := newConn(a, rt, w, r)
-	err, panicked := rt.resolveSafely(r.Context(), c)
+	panicked, err := rt.resolveSafely(r.Context(), c)
 	if err != nil {
 		c.refuse(err, panicked)
 		c.deps.cleanup(c.ctx)
@@ -136,7 +136,7 @@ func (rt *route) serveWS(w http.ResponseWriter, r *http.Request) {
 
 // resolveSafely resolves the dependencies, turning a panic in a Resolve
 // method into a logged refusal of this one connection.
-func (rt *route) resolveSafely(ctx context.Context, c *Conn) (err error, panicked any) {
+func (rt *route) resolveSafely(ctx context.Context, c *Conn) (panicked any, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			panicked, err = v, errPanicked
@@ -145,7 +145,7 @@ func (rt *route) resolveSafely(ctx context.Context, c *Conn) (err error, panicke
 				"remote", c.req.RemoteAddr, "panic", v, "stack", string(debug.Stack()))
 		}
 	}()
-	return rt.resolve(ctx, c), nil
+	return nil, rt.resolve(ctx, c)
 }
 
 // resolve runs the route's dependency plans for c: app and group

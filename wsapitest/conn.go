@@ -181,6 +181,9 @@ func (c *Conn) Receive() (wsapi.MessageType, []byte, error) {
 		if err == nil && h.Masked {
 			err = errors.New("wsapitest: the server sent a masked frame (RFC 6455, section 5.1)")
 		}
+		if err == nil && h.Length > maxFrame {
+			err = fmt.Errorf("wsapitest: the server announced a %d-byte frame, over the test client's %d", h.Length, maxFrame)
+		}
 		var payload []byte
 		if err == nil {
 			payload = make([]byte, h.Length)
@@ -246,12 +249,24 @@ func (c *Conn) Receive() (wsapi.MessageType, []byte, error) {
 // with Receive in the middle of a fragmented message is up to the test.
 func (c *Conn) ReadFrame() (ws.Frame, error) {
 	c.nc.SetReadDeadline(time.Now().Add(c.timeout))
-	f, err := ws.ReadFrame(c.br)
+	var f ws.Frame
+	h, err := ws.ReadHeader(c.br)
+	if err == nil && h.Length > maxFrame {
+		err = fmt.Errorf("wsapitest: the server announced a %d-byte frame, over the test client's %d", h.Length, maxFrame)
+	}
+	if err == nil {
+		f.Header = h
+		f.Payload = make([]byte, h.Length)
+		_, err = io.ReadFull(c.br, f.Payload)
+	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return f, ErrTimeout
 	}
 	return f, err
 }
+
+// maxFrame bounds what the test client allocates for one frame.
+const maxFrame = 256 << 20
 
 // end records how the server ended the connection and closes the socket.
 func (c *Conn) end(d *wsapi.Disconnect) *wsapi.Disconnect {

@@ -273,7 +273,7 @@ func (c *rawConn) fatalf(format string, args ...any) {
 
 func (c *rawConn) errorf(format string, args ...any) {
 	c.t.Helper()
-	c.t.Error(fmt.Sprintf(format, args...))
+	c.t.Errorf(format, args...)
 }
 
 // newKey returns a fresh Sec-WebSocket-Key.
