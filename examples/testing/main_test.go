@@ -91,6 +91,7 @@ func TestEndings(t *testing.T) {
 	if reason := ws.ExpectClose(wsapi.CloseNormalClosure); reason != "bye alice" {
 		t.Fatalf("reason %q", reason)
 	}
+	ws.Close() // waits for the handler: its cleanup is done when Close returns
 
 	// The handler fails: the client sees 1011, and Wait returns the error.
 	// Without Wait, the test would fail with the handler's error.
