@@ -75,8 +75,13 @@
 // a bad message returns a *ValidationError and keeps the connection open),
 // Receive for either type, the generic ReceiveAs, and iterators (Messages,
 // Texts, MessagesAs) that end quietly when the connection ends. SendText,
-// SendBytes and SendJSON write whole messages; JSON is compact UTF-8 without
-// HTML escaping.
+// SendBytes, SendJSON and Send write whole messages; JSON is compact UTF-8
+// without HTML escaping. ReceiveFunc lends each message from a reused
+// buffer, so an echo or a relay of large messages allocates nothing.
+//
+// On a route with typed messages (On, Emits), Conn.Serve dispatches each
+// JSON message on its "type" field to its handler, validates it, and
+// answers a bad one with an error message without closing.
 //
 // # Disconnects and close codes
 //

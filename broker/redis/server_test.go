@@ -17,9 +17,9 @@ import (
 )
 
 // TestMain fails the run if any goroutine outlives the tests. None is
-// ignored; they get two seconds to end, since the core's housekeeper
-// (wsapi.(*App).housekeep) only exits at its next tick, up to 500ms after
-// its app's last connection ended.
+// ignored; they get two seconds to end, for the
+// goroutines of connections and subscriptions that are closing as the last
+// test returns.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if code == 0 {
