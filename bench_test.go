@@ -201,7 +201,10 @@ func BenchmarkReadMessage(b *testing.B) {
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, _, _, err := c.next(context.Background()); err != nil {
+				c.beginReceive()
+				_, _, _, err := c.next(context.Background(), false)
+				c.endReceive()
+				if err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -252,7 +255,7 @@ func BenchmarkBroadcast(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		b.Run(fmt.Sprintf("conns=%d", n), func(b *testing.B) {
 			app := New(quietOptions(Options{}))
-			m := NewManager(&ManagerOptions{QueueSize: 1 << 20})
+			m := NewManager(&ManagerOptions{MaxQueueBytes: -1})
 			conns := make([]*Conn, n)
 			for i := range conns {
 				conns[i] = newOpenConn(app, newDiscardConn())

@@ -34,23 +34,23 @@ func (c *Conn) closeHandshake(code CloseCode, reason string) {
 	// Any other error: the write failed and the connection has ended.
 }
 
-// awaitPeerClose waits for the peer's answer to our close frame. When no
-// other goroutine is reading, it reads (discarding data messages) itself.
+// awaitPeerClose waits for the peer's answer to our close frame. The
+// socket's owner reads it; when nobody owns the socket, or once its owner
+// gives it back, awaitPeerClose takes the socket and reads (discarding data
+// messages) itself.
 func (c *Conn) awaitPeerClose(rec *Disconnect) {
 	deadline := time.Now().Add(closeTimeout)
 	timer := time.NewTimer(closeTimeout)
 	defer timer.Stop()
-	poll := time.NewTicker(20 * time.Millisecond)
-	defer poll.Stop()
 	for {
-		if c.reading.CompareAndSwap(false, true) {
+		released := c.owner.released()
+		if c.owner.take(readCloser) {
 			c.nc.SetReadDeadline(deadline)
 			for c.closed() == nil {
 				if _, _, _, err := c.readMessage(); err != nil {
 					break // the peer's close frame ends the connection; anything else gives up
 				}
 			}
-			c.reading.Store(false)
 			c.finish(rec)
 			return
 		}
@@ -60,7 +60,7 @@ func (c *Conn) awaitPeerClose(rec *Disconnect) {
 		case <-timer.C:
 			c.finish(rec)
 			return
-		case <-poll.C: // the reader may have stopped reading; try to take over
+		case <-released: // the owner gave the socket back: take it
 		}
 	}
 }

@@ -47,10 +47,27 @@ func (s ConnState) String() string {
 // Concurrency: the Send methods and Close may be called from any goroutine;
 // each frame is written whole, in the order the calls were made, and the
 // pong and close replies of the read path share the same order. Receive
-// methods must be called from one goroutine at a time; a second concurrent
-// call panics. Context, Request, State, Subprotocol and RemoteAddr are safe
-// anywhere.
+// methods must be called from one goroutine at a time; a second call while
+// one runs (or from inside ReceiveFunc's callback) panics. Context, Request,
+// State, Subprotocol, Subprotocols and RemoteAddr are safe anywhere.
 type Conn struct {
+	// The connection's concurrency model, in one place:
+	//
+	//   - Handshake: until Accept, only the handler's goroutine touches the
+	//     connection. Accept writes nc, rc, subprotocol and deflate, then
+	//     stores StateOpen; readers from other goroutines (a Manager's
+	//     broadcast, Subprotocol) load the state first and read those fields
+	//     only once it is past StateConnecting.
+	//   - Reading: one owner of the socket's read side at a time, recorded
+	//     in owner (see readOwner): the handler's Receive call, the message
+	//     ReceiveFunc lends to its callback, the background reader, or a
+	//     closer waiting for the peer's close frame. The owner alone touches
+	//     rd. receiving guards the handler's side: one Receive call at a time.
+	//   - Writing: wmu guards the send queue; the goroutine that set writing
+	//     alone writes to nc and touches wr. A frame taken from the queue is
+	//     written whole or the connection ends.
+	//   - Ending: finish runs once (closeOnce), closes the socket, cancels
+	//     ctx and closes done; closeErr records why.
 	app    *App
 	route  *route
 	req    *http.Request
@@ -64,23 +81,21 @@ type Conn struct {
 	rc          syscall.RawConn
 	rawFn       func(fd uintptr) bool // c.rawRead, made once: a method value allocates
 	drainFn     func()                // c.drain, made once, so that starting a writer does not allocate
-	subprotocol string
-	offered     []string // subprotocols offered by the client, parsed on first use
-	deflate     *deflate // permessage-deflate state, when negotiated
+	subprotocol string                // set by Accept, before StateOpen
+	deflate     *deflate              // permessage-deflate state, when negotiated; set by Accept, before StateOpen
 	deps        *depState
 
 	handoffOnce sync.Once
 	handoff     chan struct{} // closed when ServeHTTP may return
 
-	// Read side: owned by the goroutine holding the read token.
-	rd      reader
-	reading atomic.Bool   // the read token: a Receive, Close or the background reader holds it
-	reads   atomic.Uint32 // Receive calls so far, watched by the housekeeper
-	// lastCompressed: the message just returned was inflated (so it is not
-	// in a pooled buffer). Read only by the goroutine that received it.
-	lastCompressed bool
-	rx             atomic.Uint32 // frames received so far, watched by the housekeeper
-	bg             atomic.Pointer[bgReader]
+	// Read side.
+	owner     readOwner     // who reads the socket now
+	receiving atomic.Bool   // a Receive call is running (misuse check)
+	held      bool          // the running Receive call holds owner; touched only under receiving
+	rd        reader        // touched only by the owner
+	reads     atomic.Uint32 // Receive calls so far, watched by the housekeeper
+	rx        atomic.Uint32 // frames received so far, watched by the housekeeper
+	bg        atomic.Pointer[bgReader]
 	interruptState
 
 	// Write side.
@@ -88,6 +103,7 @@ type Conn struct {
 	writing   bool       // a goroutine is writing to nc; others queue behind it
 	queue     []outFrame
 	spare     []outFrame
+	queued    int  // bytes waiting in queue, with frameOverhead per frame
 	closeSent bool // a close frame was written or queued: nothing may follow it
 	wr        writer
 
@@ -136,19 +152,31 @@ func (c *Conn) State() ConnState { return ConnState(c.state.Load()) }
 // trust the proxy).
 func (c *Conn) RemoteAddr() string { return c.req.RemoteAddr }
 
-// Subprotocol returns the subprotocol agreed by Accept, or "".
-func (c *Conn) Subprotocol() string { return c.subprotocol }
+// Subprotocol returns the subprotocol agreed by Accept, or "" (before
+// Accept too).
+func (c *Conn) Subprotocol() string {
+	if c.State() == StateConnecting {
+		return ""
+	}
+	return c.subprotocol
+}
+
+// compression returns the connection's permessage-deflate state, nil when
+// none was negotiated or Accept has not finished.
+func (c *Conn) compression() *deflate {
+	if c.State() == StateConnecting {
+		return nil
+	}
+	return c.deflate
+}
 
 // Subprotocols returns the subprotocols the client offered, in its order of
 // preference.
 func (c *Conn) Subprotocols() []string {
-	if c.offered == nil {
-		c.offered = offeredProtocols(c.req)
-		if c.offered == nil {
-			c.offered = []string{}
-		}
+	if p := offeredProtocols(c.req); p != nil {
+		return p
 	}
-	return slices.Clone(c.offered)
+	return []string{}
 }
 
 // AcceptOptions tunes Conn.Accept. A nil *AcceptOptions accepts with no
@@ -206,8 +234,9 @@ func (c *Conn) Accept(ctx context.Context, opts *AcceptOptions) error {
 		return fmt.Errorf("wsapi: Accept: %w", err)
 	}
 	c.nc = nc
-	c.subprotocol = hs.Protocol
+	c.subprotocol = hs.Protocol // before StateOpen: see Conn
 	// Bytes the client sent right behind its request are already buffered.
+	// Nobody else reads before StateOpen.
 	if n := rw.Reader.Buffered(); n > 0 {
 		c.rd.acquire()
 		c.rd.w, _ = rw.Reader.Read(c.rd.buf[:min(n, len(c.rd.buf))])

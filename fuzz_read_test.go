@@ -143,7 +143,10 @@ func serveInput(t testing.TB, in []byte, limit int64) ([]refMessage, CloseCode) 
 	var got []refMessage
 	var code CloseCode
 	for {
-		op, data, _, err := c.next(context.Background())
+		c.beginReceive()
+		op, data, _, err := c.next(context.Background(), false)
+		data = bytes.Clone(data)
+		c.endReceive()
 		if err != nil {
 			var d *Disconnect
 			if !errors.As(err, &d) {

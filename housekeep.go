@@ -55,7 +55,8 @@ type housekeeping struct {
 	rx       uint32 // Conn.rx at the last tick
 	lastRx   int64  // when a frame last arrived, in Unix nanoseconds
 	lastPing int64
-	quiet    int // ticks in a row the handler neither read nor was reading
+	quiet    int  // ticks in a row the handler neither read nor was reading
+	idled    bool // closed for idleness already
 }
 
 // pingFrame is the keepalive ping, shared by every connection.
@@ -152,11 +153,18 @@ func (a *App) housekeep(stop chan struct{}) {
 		nowN := now.UnixNano()
 		for c := range a.reg.conns {
 			hk := &c.hk
-			if rx := c.rx.Load(); rx != hk.rx {
+			if hk.idled {
+				continue // closing for idleness: once is enough
+			}
+			role := c.owner.current()
+			if rx := c.rx.Load(); rx != hk.rx || role == readLent {
+				// A lent message's callback holds the socket: what the peer
+				// sent meanwhile waits unread, so silence proves nothing.
 				hk.rx, hk.lastRx = rx, nowN
 			}
 			silent := time.Duration(nowN - hk.lastRx)
 			if t := a.opts.IdleTimeout; t > 0 && silent >= t {
+				hk.idled = true
 				idle = append(idle, c)
 				continue
 			}
@@ -164,7 +172,7 @@ func (a *App) housekeep(stop chan struct{}) {
 				hk.lastPing = nowN
 				ping = append(ping, c)
 			}
-			if r := c.reads.Load(); r != hk.reads || c.reading.Load() || c.bg.Load() != nil {
+			if r := c.reads.Load(); r != hk.reads || role != readIdle {
 				hk.reads, hk.quiet = r, 0
 			} else if hk.quiet++; hk.quiet == 2 {
 				unread = append(unread, c)

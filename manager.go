@@ -9,13 +9,15 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/gobwas/ws"
 )
 
 // OverflowPolicy says what a Manager does with a client whose send queue is
-// full: a client that cannot keep up with the broadcasts.
+// full: a client that has stopped reading, or reads slower than the
+// broadcasts come.
 type OverflowPolicy int
 
 // Overflow policies.
@@ -29,6 +31,15 @@ const (
 	OverflowDrop
 )
 
+// DefaultMaxQueueBytes is the default bound on the broadcasts waiting for
+// one client: 1 MiB, as centrifuge bounds each client's queue. A chat burst
+// of 1,000 messages of 100 bytes is a tenth of it.
+const DefaultMaxQueueBytes = 1 << 20
+
+// DefaultPublishTimeout is the default bound on publishing one broadcast to
+// the broker.
+const DefaultPublishTimeout = 5 * time.Second
+
 // ManagerOptions configures a Manager. A nil *ManagerOptions means defaults.
 type ManagerOptions struct {
 	// Topic names the channel this manager's broadcasts travel on once it
@@ -36,22 +47,41 @@ type ManagerOptions struct {
 	// topic form one audience. It must suit the broker: a NATS subject has
 	// no spaces, and "*" and ">" are wildcards there. Default "wsapi".
 	Topic string
-	// QueueSize is how many broadcast frames may wait for one client before
-	// OnOverflow applies. Default 256.
-	QueueSize int
+	// MaxQueueBytes bounds, in bytes, the messages waiting to be written to
+	// one client (those being written included, with a few dozen bytes of
+	// bookkeeping each). A client whose queue would pass it is behind by
+	// that much: OnOverflow applies. A message is always taken into an
+	// empty queue, so one larger than the bound still goes out. Default
+	// DefaultMaxQueueBytes (1 MiB), far above any burst a reading client
+	// falls behind by. The memory the queues can hold is at most the
+	// number of clients times this bound; the bytes of one broadcast are
+	// shared by all its receivers, so in practice it is much less. Negative:
+	// no bound, and a client that stops reading holds every broadcast until
+	// the write timeout (Options.WriteTimeout) drops it.
+	MaxQueueBytes int
 	// OnOverflow is what happens to a client whose queue is full. Default
 	// OverflowTryAgainLater.
 	OnOverflow OverflowPolicy
+	// PublishTimeout bounds how long a broadcast waits for the broker to
+	// take it (see Manager.Broadcast). Default DefaultPublishTimeout (5s).
+	PublishTimeout time.Duration
 	// Logger receives broker errors. Default slog.Default().
 	Logger *slog.Logger
 }
 
 // Manager tracks connections and broadcasts to them: the ConnectionManager of
-// FastAPI's tutorial, made safe for slow clients and for many processes.
+// FastAPI's tutorial, made safe for bursts, slow clients and many processes.
 //
 // A broadcast encodes its frame once and queues the same bytes for every
-// receiver; each connection drains its own bounded queue, so Broadcast never
-// waits on a client, and one slow or dead client cannot stall the others.
+// receiver; each connection drains its own queue, so Broadcast never waits
+// on a client, and one slow or dead client cannot stall the others. A queue
+// is bounded in bytes (ManagerOptions.MaxQueueBytes, 1 MiB by default), not
+// in messages: a burst of thousands of chat messages is delivered whole, in
+// order, to every client that reads. Only a client that falls a whole bound
+// behind is dropped (ManagerOptions.OnOverflow), and one that takes no data
+// at all for Options.WriteTimeout (10s by default) is dropped by its
+// writer, whatever its queue holds.
+//
 // Each client receives the messages of one sender in the order they were
 // sent. A connection that ends leaves the manager and its rooms by itself.
 // All methods are safe for concurrent use.
@@ -85,8 +115,11 @@ func NewManager(opts *ManagerOptions) *Manager {
 	if m.opts.Topic == "" {
 		m.opts.Topic = "wsapi"
 	}
-	if m.opts.QueueSize <= 0 {
-		m.opts.QueueSize = 256
+	if m.opts.MaxQueueBytes == 0 {
+		m.opts.MaxQueueBytes = DefaultMaxQueueBytes
+	}
+	if m.opts.PublishTimeout <= 0 {
+		m.opts.PublishTimeout = DefaultPublishTimeout
 	}
 	m.logger = m.opts.Logger
 	if m.logger == nil {
@@ -246,19 +279,26 @@ func (m *Manager) SendPersonal(ctx context.Context, ws *Conn, text string) error
 }
 
 // Broadcast sends text to every connection, on every process sharing the
-// broker. It returns once the message is queued for local clients and
-// published; an error reports a broker failure (local clients still get
-// the message) or a cancelled ctx.
+// broker. It never waits on a client: it queues the message for this
+// process's clients and publishes it to the broker, then returns.
+//
+// ctx carries values (a trace, say) to the broker, but its cancellation
+// does not stop a broadcast: the handler's ctx, cancelled once its client
+// has left, still sends the goodbye, as FastAPI's tutorial does after
+// WebSocketDisconnect. Publishing is bounded by ManagerOptions.PublishTimeout
+// instead. The error reports a broker failure, after local clients got the
+// message.
 func (m *Manager) Broadcast(ctx context.Context, text string) error {
 	return m.all().Broadcast(ctx, text)
 }
 
-// BroadcastBytes sends a binary message to every connection.
+// BroadcastBytes sends a binary message to every connection, as Broadcast does.
 func (m *Manager) BroadcastBytes(ctx context.Context, b []byte) error {
 	return m.all().BroadcastBytes(ctx, b)
 }
 
-// BroadcastJSON sends v, encoded once as compact JSON, to every connection.
+// BroadcastJSON sends v, encoded once as compact JSON, to every connection,
+// as Broadcast does; it also fails when v cannot be encoded.
 func (m *Manager) BroadcastJSON(ctx context.Context, v any) error {
 	return m.all().BroadcastJSON(ctx, v)
 }
@@ -352,13 +392,13 @@ func (a Audience) snapshot(dst []*Conn) []*Conn {
 }
 
 func (a Audience) send(ctx context.Context, op ws.OpCode, payload []byte) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	a.m.deliver(a.room, a.inRoom, a.except, op, payload)
 	if b := a.m.broker.Load(); b != nil {
 		env := encodeEnvelope(a.m.id, op, a.room, a.inRoom, payload)
-		if err := (*b).Publish(ctx, a.m.opts.Topic, env); err != nil {
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.m.opts.PublishTimeout)
+		err := (*b).Publish(pctx, a.m.opts.Topic, env)
+		cancel()
+		if err != nil {
 			return fmt.Errorf("wsapi: broadcast reached this process's clients only: publishing to the broker: %w", err)
 		}
 	}
@@ -375,7 +415,7 @@ func (m *Manager) deliver(room string, inRoom bool, except *Conn, op ws.OpCode, 
 	var plain, packed []byte
 	for _, c := range targets {
 		var frame []byte
-		if d := c.deflate; d != nil && !d.serverContext && len(payload) >= compressMin {
+		if d := c.compression(); d != nil && !d.serverContext && len(payload) >= compressMin {
 			if packed == nil {
 				packed = encodeFrameRsv(true, op, compressMessage(payload))
 			}
@@ -386,7 +426,7 @@ func (m *Manager) deliver(room string, inRoom bool, except *Conn, op ws.OpCode, 
 			}
 			frame = plain
 		}
-		if !c.enqueue(frame, m.opts.QueueSize) {
+		if c.enqueue(frame, m.opts.MaxQueueBytes) == enqueueFull {
 			m.overflow(c)
 		}
 	}
@@ -401,9 +441,9 @@ func (m *Manager) overflow(c *Conn) {
 	case OverflowDrop:
 		m.dropped.Add(1)
 	case OverflowPolicyViolation:
-		go c.closeSlow(ClosePolicyViolation)
+		c.closeSlow(ClosePolicyViolation)
 	default:
-		go c.closeSlow(CloseTryAgainLater)
+		c.closeSlow(CloseTryAgainLater)
 	}
 }
 

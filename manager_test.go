@@ -125,10 +125,9 @@ func TestStalledClientDoesNotDelayOthers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("opens 1,001 connections")
 	}
-	// The queue holds a whole burst of small rounds (20), so a reader whose
-	// writer has not run yet never overflows; the stalled client is sent
-	// 25 MB, more than socket buffers and queue can hold.
-	m := wsapi.NewManager(&wsapi.ManagerOptions{QueueSize: 32})
+	// Default limits: the stalled client is sent 25 MB, more than socket
+	// buffers and its 1 MiB queue can hold.
+	m := wsapi.NewManager(nil)
 	app := roomApp(m)
 	c := wsapitest.New(t, app, wsapitest.Timeout(20*time.Second))
 	stalled := c.Connect("/ws/stalled?room=big")
@@ -196,7 +195,7 @@ func TestStalledClientDoesNotDelayOthers(t *testing.T) {
 }
 
 func TestOverflowDropKeepsTheClient(t *testing.T) {
-	m := wsapi.NewManager(&wsapi.ManagerOptions{QueueSize: 2, OnOverflow: wsapi.OverflowDrop})
+	m := wsapi.NewManager(&wsapi.ManagerOptions{MaxQueueBytes: 300 << 10, OnOverflow: wsapi.OverflowDrop})
 	c := wsapitest.New(t, roomApp(m))
 	slow := c.Connect("/ws/slow?room=big")
 	big := strings.Repeat("y", 256<<10)
@@ -217,7 +216,7 @@ func TestOverflowDropKeepsTheClient(t *testing.T) {
 }
 
 func TestConcurrentBroadcastsKeepEachSendersOrder(t *testing.T) {
-	m := wsapi.NewManager(&wsapi.ManagerOptions{QueueSize: 4096})
+	m := wsapi.NewManager(nil)
 	c := wsapitest.New(t, roomApp(m))
 	readers := make([]*wsapitest.Conn, 5)
 	for i := range readers {

@@ -48,29 +48,36 @@ type Message struct {
 // and the connection stays usable; if it is done in the middle of a message,
 // the connection is closed with CloseGoingAway.
 func (c *Conn) Receive(ctx context.Context) (MessageType, []byte, error) {
-	op, data, owned, err := c.next(ctx)
+	c.beginReceive()
+	defer c.endReceive()
+	op, data, kind, err := c.next(ctx, false)
 	if err != nil {
 		return 0, nil, err
 	}
-	if !owned {
-		data = bytes.Clone(data)
-		if data == nil {
-			data = []byte{}
-		}
+	if kind != msgOwned || data == nil {
+		data = append([]byte{}, data...)
 	}
 	return MessageType(op), data, nil
 }
 
 // ReceiveFunc calls f with the next data message, text or binary. data is
-// only valid until f returns: it sits in a buffer that is reused, which
+// lent to f: it sits in a buffer that is reused once f returns, which
 // spares an allocation per message — worth it for large messages at high
-// rates. f may pass data to the Send methods (an echo costs no copy), but
-// must keep a copy (bytes.Clone) of anything it needs later, and must not
-// receive on the connection. Errors are Receive's; f's error is returned.
+// rates. Until f returns, nothing else reads from the connection, so data
+// stays as it arrived however long f takes; but pings wait for f too, so
+// keep f short (copy data and return before slow work). f may pass data to
+// the Send methods (an echo costs no copy), must keep a copy (bytes.Clone)
+// of anything it needs later, and must not receive on the connection.
+// Errors are Receive's; f's error is returned.
 func (c *Conn) ReceiveFunc(ctx context.Context, f func(t MessageType, data []byte) error) error {
-	op, data, kind, err := c.nextMessage(ctx, true)
+	c.beginReceive()
+	defer c.endReceive()
+	op, data, kind, err := c.next(ctx, true)
 	if err != nil {
 		return err
+	}
+	if c.held {
+		c.owner.lend()
 	}
 	err = f(MessageType(op), data)
 	if kind == msgPooled {
@@ -84,15 +91,18 @@ func (c *Conn) ReceiveFunc(ctx context.Context, f func(t MessageType, data []byt
 // a *Disconnect. Text that is not valid UTF-8 closes it with
 // CloseInvalidFramePayloadData (1007).
 func (c *Conn) ReceiveText(ctx context.Context) (string, error) {
-	op, data, owned, err := c.next(ctx)
+	c.beginReceive()
+	defer c.endReceive()
+	op, data, kind, err := c.next(ctx, false)
 	if err != nil {
 		return "", err
 	}
 	if op != ws.OpText {
+		c.releaseRead() // the close handshake reads the peer's answer
 		c.closeHandshake(CloseUnsupportedData, "expected a text message, got binary")
 		return "", c.errClosed()
 	}
-	if owned && len(data) > 0 {
+	if kind == msgOwned && len(data) > 0 {
 		// A freshly allocated payload nobody else holds: share it.
 		return unsafe.String(&data[0], len(data)), nil
 	}
@@ -103,19 +113,19 @@ func (c *Conn) ReceiveText(ctx context.Context) (string, error) {
 // message closes the connection with CloseUnsupportedData (1003) and returns
 // a *Disconnect; use Receive to accept both.
 func (c *Conn) ReceiveBytes(ctx context.Context) ([]byte, error) {
-	op, data, owned, err := c.next(ctx)
+	c.beginReceive()
+	defer c.endReceive()
+	op, data, kind, err := c.next(ctx, false)
 	if err != nil {
 		return nil, err
 	}
 	if op != ws.OpBinary {
+		c.releaseRead() // the close handshake reads the peer's answer
 		c.closeHandshake(CloseUnsupportedData, "expected a binary message, got text")
 		return nil, c.errClosed()
 	}
-	if !owned {
-		data = bytes.Clone(data)
-		if data == nil {
-			data = []byte{}
-		}
+	if kind != msgOwned || data == nil {
+		data = append([]byte{}, data...)
 	}
 	return data, nil
 }
@@ -126,11 +136,15 @@ func (c *Conn) ReceiveBytes(ctx context.Context) ([]byte, error) {
 // open, so the handler can answer it (the error marshals to FastAPI's
 // {"detail": [...]} shape).
 func (c *Conn) ReceiveJSON(ctx context.Context, v any) error {
-	_, data, _, err := c.next(ctx)
+	c.beginReceive()
+	defer c.endReceive()
+	_, data, _, err := c.next(ctx, false)
 	if err != nil {
 		return err
 	}
-	if err := json.Unmarshal(data, v); err != nil {
+	err = json.Unmarshal(data, v)
+	c.releaseRead()
+	if err != nil {
 		return jsonError(err)
 	}
 	return c.app.checker.messageErrors(v)

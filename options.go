@@ -39,10 +39,6 @@ type Options struct {
 	// ReadHeaderTimeout yourself on your own http.Server.
 	HandshakeTimeout time.Duration
 
-	// SendQueueSize is how many frames may wait for one client when sent
-	// without waiting (as Manager broadcasts are). Default 256.
-	SendQueueSize int
-
 	// MaxConnections caps the connections the app holds: those open, and
 	// those whose handshake or handler is still running. Handshakes past
 	// the cap are answered 503 Service Unavailable. Default 0: no cap
@@ -100,9 +96,6 @@ func (o *Options) withDefaults() Options {
 	}
 	if out.IdleTimeout == 0 {
 		out.IdleTimeout = 60 * time.Second
-	}
-	if out.SendQueueSize <= 0 {
-		out.SendQueueSize = 256
 	}
 	if out.Logger == nil {
 		out.Logger = slog.Default()

@@ -230,20 +230,21 @@ func (c *Conn) checkHeader(h frameHeader) error {
 }
 
 // readMessage returns the next data message. Control frames met on the way
-// are handled. data aliases the read buffer unless owned is true; either way
-// it is valid until the next read on the connection.
-func (c *Conn) readMessage() (op ws.OpCode, data []byte, owned bool, err error) {
+// are handled. kind says where data lives (see msgKind); unless it is
+// msgOwned, data is valid until the next read on the connection. The
+// caller owns the socket.
+func (c *Conn) readMessage() (op ws.OpCode, data []byte, kind msgKind, err error) {
 	rd := &c.rd
 	limit := c.app.opts.ReadLimit
 	for {
 		h, err := c.readHeader()
 		if err != nil {
-			return 0, nil, false, err
+			return 0, nil, 0, err
 		}
 		c.rx.Add(1)
 		if h.op.IsControl() {
 			if err := c.controlFrame(h); err != nil {
-				return 0, nil, false, err
+				return 0, nil, 0, err
 			}
 			continue
 		}
@@ -254,7 +255,7 @@ func (c *Conn) readMessage() (op ws.OpCode, data []byte, owned bool, err error) 
 		}
 		// Compare without adding: a length near 2^63 must not overflow.
 		if limit > 0 && h.length > limit-rd.size || h.length > maxMessage-rd.size {
-			return 0, nil, false, protoErr(CloseMessageTooBig, "message exceeds the read limit")
+			return 0, nil, 0, protoErr(CloseMessageTooBig, "message exceeds the read limit")
 		}
 		// Fast path: a whole message in one frame, already buffered.
 		if h.fin && rd.size == 0 && int64(rd.w-rd.r) >= h.length {
@@ -263,37 +264,50 @@ func (c *Conn) readMessage() (op ws.OpCode, data []byte, owned bool, err error) 
 			ws.Cipher(p, h.mask, 0)
 			op = rd.op
 			rd.op = 0
-			owned := false
+			kind := msgAliased
 			if rd.compressed {
 				if p, err = c.deflate.inflate(p, limit); err != nil {
-					return 0, nil, false, err
+					return 0, nil, 0, err
 				}
-				owned = true
+				kind = msgOwned
 			}
 			if op == ws.OpText && !utf8.Valid(p) {
-				return 0, nil, false, protoErr(CloseInvalidFramePayloadData, "invalid UTF-8 in a text message")
+				return 0, nil, 0, protoErr(CloseInvalidFramePayloadData, "invalid UTF-8 in a text message")
 			}
-			return op, p, owned, nil
+			return op, p, kind, nil
 		}
 		if err := c.readPayload(h); err != nil {
-			return 0, nil, false, err
+			return 0, nil, 0, err
 		}
 		if !h.fin {
 			continue
 		}
 		op, data = rd.op, rd.msg
 		rd.op, rd.msg = 0, nil
+		kind := msgOwned
+		if rd.pooled {
+			kind = msgPooled
+		}
 		if rd.compressed {
-			if data, err = c.deflate.inflate(data, limit); err != nil {
-				return 0, nil, false, err
+			packed := data
+			data, err = c.deflate.inflate(packed, limit)
+			if kind == msgPooled && packed != nil {
+				putMessageBuf(packed)
 			}
+			if err != nil {
+				return 0, nil, 0, err
+			}
+			kind = msgOwned
 			if op == ws.OpText && !utf8.Valid(data) {
-				return 0, nil, false, protoErr(CloseInvalidFramePayloadData, "invalid UTF-8 in a text message")
+				return 0, nil, 0, protoErr(CloseInvalidFramePayloadData, "invalid UTF-8 in a text message")
 			}
 		} else if op == ws.OpText && !rd.text.complete() {
-			return 0, nil, false, protoErr(CloseInvalidFramePayloadData, "text message ends inside a UTF-8 sequence")
+			return 0, nil, 0, protoErr(CloseInvalidFramePayloadData, "text message ends inside a UTF-8 sequence")
 		}
-		return op, data, true, nil
+		if data == nil {
+			kind = msgOwned // an empty message: nothing to give back
+		}
+		return op, data, kind, nil
 	}
 }
 

@@ -195,7 +195,12 @@ func (c *Conn) Serve(ctx context.Context) error {
 	field := opts.discriminator()
 	limit := newRateLimit(opts.MessageRate, opts.MessageBurst)
 	for {
-		_, data, _, err := c.next(ctx)
+		c.beginReceive()
+		_, data, kind, err := c.next(ctx, false)
+		if err == nil && kind != msgOwned {
+			data = bytes.Clone(data) // the handler may run long: give the socket back now
+		}
+		c.endReceive()
 		if IsDisconnect(err) {
 			return nil
 		}

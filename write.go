@@ -6,8 +6,10 @@ import (
 	"errors"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/gobwas/ws"
 )
@@ -33,8 +35,12 @@ type writer struct {
 // outFrame is one encoded frame waiting in a connection's send queue.
 type outFrame struct {
 	b    []byte     // the whole frame, header included; may be shared between connections
-	done chan error // answered once written, for callers that wait; nil otherwise
+	done chan error // answered once written (or not), for callers that wait; nil otherwise
 }
+
+// frameOverhead is what a queued frame costs beyond its bytes, counted in
+// the queue's size so that a bound in bytes bounds memory too.
+const frameOverhead = int(unsafe.Sizeof(outFrame{}))
 
 // putHeader writes the header of a final, unmasked frame into b and returns
 // its length. rsv1 marks a compressed message.
@@ -86,6 +92,8 @@ func closePayload(code CloseCode, reason string) []byte {
 var errAfterClose = errors.New("wsapi: frame after the close frame")
 
 // writeMessage writes one data message, waiting until it is on the wire.
+// An error means the message was not sent and never will be: a send that
+// gave up on ctx leaves nothing behind in the queue.
 func (c *Conn) writeMessage(ctx context.Context, op ws.OpCode, payload []byte) error {
 	// The connection's end comes first: with the handler's own ctx, which
 	// the end cancels, the caller learns why with a *Disconnect.
@@ -101,8 +109,11 @@ func (c *Conn) writeMessage(ctx context.Context, op ws.OpCode, payload []byte) e
 	var err error
 	if d := c.deflate; d != nil && len(payload) >= compressMin {
 		if d.serverContext {
+			// Once compressed into the connection's stream, the message must
+			// go out, or the client could not inflate the next one: ctx no
+			// longer stops it (the write timeout still bounds it).
 			d.mu.Lock()
-			err = c.writeFrame(ctx, op|compressedOp, d.compress(payload), nil, false)
+			err = c.writeFrame(context.Background(), op|compressedOp, d.compress(payload), nil, false)
 			d.mu.Unlock()
 		} else {
 			err = c.writeFrame(ctx, op|compressedOp, compressMessage(payload), nil, false)
@@ -111,7 +122,10 @@ func (c *Conn) writeMessage(ctx context.Context, op ws.OpCode, payload []byte) e
 		err = c.writeFrame(ctx, op, payload, nil, false)
 	}
 	if err != nil {
-		if err == ctx.Err() {
+		if d := c.closed(); d != nil {
+			return d
+		}
+		if cerr := ctx.Err(); cerr != nil && err == cerr {
 			return err
 		}
 		return c.errClosed()
@@ -139,7 +153,10 @@ func (c *Conn) writeClose(rec *Disconnect, local bool) error {
 }
 
 // writeFrame writes a frame in order with every other frame of the
-// connection, waiting until it is written.
+// connection, waiting until it is written. When ctx ends first, the frame is
+// taken out of the queue if it is still waiting there, and ctx.Err() is
+// returned; a frame already being written is waited for, so that no frame
+// reported as failed goes out later.
 func (c *Conn) writeFrame(ctx context.Context, op ws.OpCode, payload []byte, rec *Disconnect, local bool) error {
 	c.wmu.Lock()
 	if c.closeSent || c.closed() != nil {
@@ -156,8 +173,10 @@ func (c *Conn) writeFrame(ctx context.Context, op ws.OpCode, payload []byte, rec
 	}
 	if c.writing || len(c.queue) > 0 {
 		// Another goroutine is writing: queue a copy behind it and wait.
-		f := outFrame{b: encodeFrameRsv(op&compressedOp != 0, op&^compressedOp, payload), done: make(chan error, 1)}
+		done := make(chan error, 1)
+		f := outFrame{b: encodeFrameRsv(op&compressedOp != 0, op&^compressedOp, payload), done: done}
 		c.queue = append(c.queue, f)
+		c.queued += len(f.b) + frameOverhead
 		if c.writing {
 			c.wmu.Unlock()
 		} else {
@@ -166,13 +185,20 @@ func (c *Conn) writeFrame(ctx context.Context, op ws.OpCode, payload []byte, rec
 			c.drain()
 		}
 		select {
-		case err := <-f.done:
+		case err := <-done:
 			return err
 		case <-ctx.Done():
-			return ctx.Err()
+			if c.unqueue(done) {
+				return ctx.Err()
+			}
 		case <-c.done:
-			return errAfterClose
+			if c.unqueue(done) {
+				return errAfterClose
+			}
 		}
+		// The writer has taken the frame: it answers once the frame is
+		// written or the connection has failed (the socket is closed then).
+		return <-done
 	}
 	c.writing = true
 	c.wmu.Unlock()
@@ -184,26 +210,60 @@ func (c *Conn) writeFrame(ctx context.Context, op ws.OpCode, payload []byte, rec
 	return nil
 }
 
+// unqueue takes out of the queue the frame answered on done, and reports
+// whether it was still there: not yet taken by the writer.
+func (c *Conn) unqueue(done chan error) bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	for i, f := range c.queue {
+		if f.done == done {
+			c.queued -= len(f.b) + frameOverhead
+			c.queue = slices.Delete(c.queue, i, i+1)
+			return true
+		}
+	}
+	return false
+}
+
 // writeNow writes one frame; the caller holds the writing role.
 func (c *Conn) writeNow(op ws.OpCode, payload []byte) error {
-	c.refreshWriteDeadline()
 	rsv1 := op&compressedOp != 0
 	op &^= compressedOp
+	w := &c.wr
 	if n := len(payload); n+maxHeader <= writeBufSize {
 		buf := writeBufPool.Get().(*[writeBufSize]byte)
 		h := putHeader(buf[:], rsv1, op, n)
 		copy(buf[h:], payload)
-		_, err := c.nc.Write(buf[:h+n])
+		w.vecs = append(w.vecs[:0], buf[:h+n])
+		w.iov = w.vecs
+		_, err := c.writeBuffers(&w.iov)
+		clear(w.vecs)
 		writeBufPool.Put(buf)
 		return err
 	}
-	w := &c.wr
 	h := putHeader(w.hdr[:], rsv1, op, len(payload))
 	w.vecs = append(w.vecs[:0], w.hdr[:h], payload)
 	w.iov = w.vecs
-	_, err := w.iov.WriteTo(c.nc)
+	_, err := c.writeBuffers(&w.iov)
 	clear(w.vecs)
 	return err
+}
+
+// writeBuffers writes bufs whole and returns how many bytes went out. A
+// write that reaches its deadline having made progress goes on with a new
+// one: only a client that takes no data for a whole WriteTimeout is dropped,
+// however large the write.
+func (c *Conn) writeBuffers(bufs *net.Buffers) (int64, error) {
+	var total int64
+	for {
+		c.refreshWriteDeadline()
+		n, err := bufs.WriteTo(c.nc)
+		total += n
+		if err == nil || n == 0 || len(*bufs) == 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+			return total, err
+		}
+		c.wr.deadline = time.Time{} // progress: a whole new WriteTimeout for the rest
+	}
 }
 
 // drain writes queued frames, many per syscall, until the queue is empty,
@@ -211,9 +271,11 @@ func (c *Conn) writeNow(op ws.OpCode, payload []byte) error {
 func (c *Conn) drain() {
 	w := &c.wr
 	var batch []outFrame
+	batchBytes := 0
 	for {
 		c.wmu.Lock()
 		if batch != nil {
+			c.queued -= batchBytes
 			// Keep the written batch's array for reuse: as the queue when
 			// that is empty, so the next enqueue does not allocate.
 			clear(batch)
@@ -233,53 +295,77 @@ func (c *Conn) drain() {
 		c.spare = nil
 		c.wmu.Unlock()
 
-		c.refreshWriteDeadline()
 		w.vecs = w.vecs[:0]
+		batchBytes = 0
 		for _, f := range batch {
 			w.vecs = append(w.vecs, f.b)
+			batchBytes += len(f.b) + frameOverhead
 		}
 		w.iov = w.vecs
-		_, err := w.iov.WriteTo(c.nc)
+		n, err := c.writeBuffers(&w.iov)
 		clear(w.vecs)
+		if err != nil {
+			c.abortWrites(err) // first, so that waiters see why the connection ended
+		}
+		// Each waiting sender learns whether its own frame went out whole.
+		var end int64
 		for _, f := range batch {
+			end += int64(len(f.b))
 			if f.done != nil {
-				f.done <- err
+				if end <= n {
+					f.done <- nil
+				} else {
+					f.done <- err
+				}
 			}
 		}
 		if err != nil {
-			c.abortWrites(err)
 			return
 		}
 	}
 }
 
+// enqueueResult is what enqueue did with a frame.
+type enqueueResult uint8
+
+const (
+	enqueued       enqueueResult = iota
+	enqueueClosing               // the connection is closing: the frame is dropped
+	enqueueFull                  // the queue is at its limit: the frame is not queued
+)
+
 // enqueue adds a frame to the send queue without waiting; a writer goroutine
-// is started when none runs. It reports false when the queue is full.
-func (c *Conn) enqueue(b []byte, limit int) bool {
+// is started when none runs. limit bounds the bytes queued (and being
+// written), frameOverhead included; a frame is always taken when nothing
+// is queued, so one message larger than the limit still goes out.
+func (c *Conn) enqueue(b []byte, limit int) enqueueResult {
 	c.wmu.Lock()
 	if c.closeSent {
 		c.wmu.Unlock()
-		return true // the connection is ending; the frame is dropped
+		return enqueueClosing
 	}
-	if limit > 0 && len(c.queue) >= limit {
+	size := len(b) + frameOverhead
+	if limit > 0 && c.queued > 0 && c.queued+size > limit {
 		c.wmu.Unlock()
-		return false
+		return enqueueFull
 	}
 	c.queue = append(c.queue, outFrame{b: b})
+	c.queued += size
 	if c.writing || c.State() == StateConnecting {
 		// Accept starts the writer once the handshake is answered.
 		c.wmu.Unlock()
-		return true
+		return enqueued
 	}
 	c.writing = true
 	c.wmu.Unlock()
 	go c.drainFn()
-	return true
+	return enqueued
 }
 
 // closeSlow closes a client that cannot keep up: the frames queued for it
 // are dropped and the close frame takes their place, to go out as soon as
-// the client reads again (or the write timeout drops it).
+// the client reads again (or the write timeout drops it). It does not wait;
+// only its first call on a connection does anything.
 func (c *Conn) closeSlow(code CloseCode) {
 	rec := &Disconnect{Code: code, Reason: "client too slow: send queue full"}
 	done := make(chan error, 1)
@@ -289,13 +375,18 @@ func (c *Conn) closeSlow(code CloseCode) {
 		return
 	}
 	dropped := c.queue
-	c.queue = []outFrame{{b: encodeFrame(ws.OpClose, closePayload(rec.Code, rec.Reason)), done: done}}
+	for _, f := range dropped {
+		c.queued -= len(f.b) + frameOverhead
+	}
+	closeFrame := encodeFrame(ws.OpClose, closePayload(rec.Code, rec.Reason))
+	c.queue = []outFrame{{b: closeFrame, done: done}}
+	c.queued += len(closeFrame) + frameOverhead
 	c.closeSent = true
 	c.closing.Store(rec)
 	c.localClose.Store(true)
 	c.state.CompareAndSwap(int32(StateOpen), int32(StateClosing))
-	start := !c.writing
-	c.writing = true
+	start := !c.writing && c.State() != StateConnecting
+	c.writing = c.writing || start
 	c.wmu.Unlock()
 	for _, f := range dropped {
 		if f.done != nil {
@@ -305,13 +396,15 @@ func (c *Conn) closeSlow(code CloseCode) {
 	if start {
 		go c.drainFn()
 	}
-	select {
-	case err := <-done:
-		if err == nil {
-			c.awaitPeerClose(rec)
+	go func() {
+		select {
+		case err := <-done:
+			if err == nil {
+				c.awaitPeerClose(rec)
+			}
+		case <-c.done:
 		}
-	case <-c.done:
-	}
+	}()
 }
 
 // refreshWriteDeadline keeps a write deadline between WriteTimeout/2 and
@@ -334,6 +427,7 @@ func (c *Conn) abortWrites(err error) {
 	c.wmu.Lock()
 	rest := c.queue
 	c.queue = nil
+	c.queued = 0
 	c.writing = false
 	c.closeSent = true // a half-written frame cannot be followed by anything
 	c.wmu.Unlock()
