@@ -104,7 +104,7 @@ func (a *App) buildView() *http.Handler {
 		plain.Handle(hr.pattern, chain(hr.group, hr.h))
 	}
 	for _, rt := range a.wsRoutes {
-		rt.chain = chain(rt.group, http.HandlerFunc(rt.serveWS))
+		rt.buildChain() // the group's middleware may have changed
 		func() {
 			defer func() { recover() }() // a plain route already claims this path
 			plain.Handle("GET "+rt.pattern, chain(rt.group, http.HandlerFunc(upgradeRequired)))

@@ -327,6 +327,16 @@ func (c *Conn) onFinish(f func()) bool {
 	return true
 }
 
+// ctxErr returns why a call gave up on its done ctx: the *Disconnect once
+// the connection has ended (ctx may be the connection's own, which the end
+// cancels, or derived from it), ctx.Err() otherwise.
+func (c *Conn) ctxErr(ctx context.Context) error {
+	if d := c.closed(); d != nil {
+		return d
+	}
+	return ctx.Err()
+}
+
 // errClosed returns the error every operation returns once the connection
 // is ending or over.
 func (c *Conn) errClosed() error {

@@ -51,7 +51,9 @@
 // fields are bound the same way, its sub-dependencies resolved first, and
 // its Resolve method (see Resolver) runs last. Each dependency type is
 // resolved once per connection and shared; a Close method runs after the
-// handler returns, in reverse order of resolution. Depends adds a
+// handler returns, in reverse order of resolution, and Close(ctx) gets a
+// context that keeps the connection's values but is not cancelled by its
+// end (it expires after 10 seconds). Depends adds a
 // dependency to every route of an app or group; Override replaces one in
 // tests. Fields of type *http.Request and *Conn are filled in.
 //

@@ -193,17 +193,25 @@ func ExampleManager_Broadcast() {
 			return err
 		}
 		defer manager.Disconnect(ws)
-		for {
-			data, err := ws.ReceiveText(ctx)
-			if wsapi.IsDisconnect(err) {
-				manager.Disconnect(ws)
-				return manager.Broadcast(context.WithoutCancel(ctx), fmt.Sprintf("Client #%d left the chat", p.ClientID))
-			} else if err != nil {
-				return err
+		err := func() error { // try: ... except WebSocketDisconnect
+			for {
+				data, err := ws.ReceiveText(ctx)
+				if err != nil {
+					return err
+				}
+				if err := manager.SendPersonal(ctx, ws, "You wrote: "+data); err != nil {
+					return err
+				}
+				if err := manager.Broadcast(ctx, fmt.Sprintf("Client #%d says: %s", p.ClientID, data)); err != nil {
+					return err
+				}
 			}
-			manager.SendPersonal(ctx, ws, "You wrote: "+data)
-			manager.Broadcast(ctx, fmt.Sprintf("Client #%d says: %s", p.ClientID, data))
+		}()
+		if wsapi.IsDisconnect(err) {
+			manager.Disconnect(ws)
+			return manager.Broadcast(ctx, fmt.Sprintf("Client #%d left the chat", p.ClientID))
 		}
+		return err
 	})
 
 	t := &exampleT{}

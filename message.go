@@ -44,9 +44,9 @@ type Message struct {
 // slice belongs to the caller. After the connection ends it returns a
 // *Disconnect.
 //
-// If ctx is done before a message starts arriving, Receive returns ctx.Err()
-// and the connection stays usable; if it is done in the middle of a message,
-// the connection is closed with CloseGoingAway.
+// If ctx is done first, Receive returns ctx.Err() and the connection stays
+// usable: nothing is lost, even if a message had started to arrive; the
+// next Receive returns it whole.
 func (c *Conn) Receive(ctx context.Context) (MessageType, []byte, error) {
 	c.beginReceive()
 	defer c.endReceive()

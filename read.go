@@ -28,14 +28,22 @@ type reader struct {
 	buf  *[readBufSize]byte // nil while idle
 	r, w int                // unread bytes are buf[r:w]
 
-	// The data message being assembled.
+	// The data message being assembled. It survives a read cut short by a
+	// Receive's context: the next read goes on where that one stopped.
 	op         ws.OpCode // its opcode; 0 between messages
 	compressed bool      // its first frame had RSV1 set (permessage-deflate)
-	size       int64     // payload bytes so far
+	size       int64     // payload bytes announced so far
 	msg        []byte    // payload so far, when it could not stay in buf
+	fromPool   bool      // msg comes from messageBufs
 	text       utf8Stream
+	pooled     bool // the current read wants msg from messageBufs, for ReceiveFunc
+
+	// The data frame whose payload is being read into msg[foff:fend].
 	frame      bool // a frame's header was consumed but not all its payload
-	pooled     bool // msg comes from messageBufs, for ReceiveFunc
+	fin        bool
+	mask       [4]byte
+	fstart     int // where the frame's payload starts in msg, for unmasking
+	foff, fend int
 
 	// Raw-socket read in progress.
 	dst  []byte // where the raw read callback reads; nil means into buf
@@ -156,13 +164,14 @@ type frameHeader struct {
 	mask   [4]byte
 }
 
-// readHeader consumes one frame header from the socket. It checks each part
-// as soon as it has arrived, so a bad frame fails without waiting for the
-// rest of its header.
-func (c *Conn) readHeader() (frameHeader, error) {
+// readHeader parses the next frame header, without consuming it: the
+// caller advances rd.r by the returned length once it takes the frame. It
+// checks each part as soon as it has arrived, so a bad frame fails without
+// waiting for the rest of its header.
+func (c *Conn) readHeader() (frameHeader, int, error) {
 	var h frameHeader
 	if err := c.ensure(2); err != nil {
-		return h, err
+		return h, 0, err
 	}
 	rd := &c.rd
 	b0, b1 := rd.buf[rd.r], rd.buf[rd.r+1]
@@ -172,7 +181,7 @@ func (c *Conn) readHeader() (frameHeader, error) {
 	h.masked = b1&0x80 != 0
 	h.length = int64(b1 & 0x7f)
 	if err := c.checkHeader(h); err != nil {
-		return h, err
+		return h, 0, err
 	}
 	ext := 0
 	switch h.length {
@@ -182,7 +191,7 @@ func (c *Conn) readHeader() (frameHeader, error) {
 		ext = 8
 	}
 	if err := c.ensure(2 + ext); err != nil {
-		return h, err
+		return h, 0, err
 	}
 	p := rd.buf[rd.r+2 : rd.r+2+ext]
 	switch ext {
@@ -191,16 +200,15 @@ func (c *Conn) readHeader() (frameHeader, error) {
 	case 8:
 		u := binary.BigEndian.Uint64(p)
 		if u>>63 != 0 {
-			return h, protoErr(CloseProtocolError, "frame length has its most significant bit set")
+			return h, 0, protoErr(CloseProtocolError, "frame length has its most significant bit set")
 		}
 		h.length = int64(u)
 	}
 	if err := c.ensure(2 + ext + 4); err != nil {
-		return h, err
+		return h, 0, err
 	}
 	copy(h.mask[:], rd.buf[rd.r+2+ext:])
-	rd.r += 2 + ext + 4
-	return h, nil
+	return h, 2 + ext + 4, nil
 }
 
 // checkHeader applies RFC 6455, section 5, to the first two bytes of a
@@ -232,97 +240,114 @@ func (c *Conn) checkHeader(h frameHeader) error {
 // readMessage returns the next data message. Control frames met on the way
 // are handled. kind says where data lives (see msgKind); unless it is
 // msgOwned, data is valid until the next read on the connection. The
-// caller owns the socket.
+// caller owns the socket. A read cut short (errInterrupted) loses nothing:
+// the next call goes on with the same frame and message.
 func (c *Conn) readMessage() (op ws.OpCode, data []byte, kind msgKind, err error) {
 	rd := &c.rd
 	limit := c.app.opts.ReadLimit
 	for {
-		h, err := c.readHeader()
-		if err != nil {
-			return 0, nil, 0, err
-		}
-		c.rx.Add(1)
-		if h.op.IsControl() {
-			if err := c.controlFrame(h); err != nil {
-				return 0, nil, 0, err
-			}
-			continue
-		}
-		if rd.op == 0 {
-			rd.op, rd.size, rd.msg = h.op, 0, nil
-			rd.compressed = h.rsv&4 != 0
-			rd.text = utf8Stream{}
-		}
-		// Compare without adding: a length near 2^63 must not overflow.
-		if limit > 0 && h.length > limit-rd.size || h.length > maxMessage-rd.size {
-			return 0, nil, 0, protoErr(CloseMessageTooBig, "message exceeds the read limit")
-		}
-		// Fast path: a whole message in one frame, already buffered.
-		if h.fin && rd.size == 0 && int64(rd.w-rd.r) >= h.length {
-			p := rd.buf[rd.r : rd.r+int(h.length)]
-			rd.r += len(p)
-			ws.Cipher(p, h.mask, 0)
-			op = rd.op
-			rd.op = 0
-			kind := msgAliased
-			if rd.compressed {
-				if p, err = c.deflate.inflate(p, limit); err != nil {
-					return 0, nil, 0, err
-				}
-				kind = msgOwned
-			}
-			if op == ws.OpText && !utf8.Valid(p) {
-				return 0, nil, 0, protoErr(CloseInvalidFramePayloadData, "invalid UTF-8 in a text message")
-			}
-			return op, p, kind, nil
-		}
-		if err := c.readPayload(h); err != nil {
-			return 0, nil, 0, err
-		}
-		if !h.fin {
-			continue
-		}
-		op, data = rd.op, rd.msg
-		rd.op, rd.msg = 0, nil
-		kind := msgOwned
-		if rd.pooled {
-			kind = msgPooled
-		}
-		if rd.compressed {
-			packed := data
-			data, err = c.deflate.inflate(packed, limit)
-			if kind == msgPooled && packed != nil {
-				putMessageBuf(packed)
-			}
+		if !rd.frame {
+			h, hlen, err := c.readHeader()
 			if err != nil {
 				return 0, nil, 0, err
 			}
-			kind = msgOwned
-			if op == ws.OpText && !utf8.Valid(data) {
-				return 0, nil, 0, protoErr(CloseInvalidFramePayloadData, "invalid UTF-8 in a text message")
+			if h.op.IsControl() {
+				// Take the frame only once it is whole: ping and close
+				// payloads are small, and a read cut short loses nothing.
+				if err := c.ensure(hlen + int(h.length)); err != nil {
+					return 0, nil, 0, err
+				}
+				rd.r += hlen
+				c.rx.Add(1)
+				if err := c.controlFrame(h); err != nil {
+					return 0, nil, 0, err
+				}
+				continue
 			}
-		} else if op == ws.OpText && !rd.text.complete() {
-			return 0, nil, 0, protoErr(CloseInvalidFramePayloadData, "text message ends inside a UTF-8 sequence")
+			rd.r += hlen
+			c.rx.Add(1)
+			if rd.op == 0 {
+				rd.op, rd.size, rd.msg, rd.fromPool = h.op, 0, nil, false
+				rd.compressed = h.rsv&4 != 0
+				rd.text = utf8Stream{}
+			}
+			// Compare without adding: a length near 2^63 must not overflow.
+			if limit > 0 && h.length > limit-rd.size || h.length > maxMessage-rd.size {
+				return 0, nil, 0, protoErr(CloseMessageTooBig, "message exceeds the read limit")
+			}
+			// Fast path: a whole message in one frame, already buffered.
+			if h.fin && rd.size == 0 && int64(rd.w-rd.r) >= h.length {
+				p := rd.buf[rd.r : rd.r+int(h.length)]
+				rd.r += len(p)
+				ws.Cipher(p, h.mask, 0)
+				op = rd.op
+				rd.op = 0
+				kind := msgAliased
+				if rd.compressed {
+					if p, err = c.deflate.inflate(p, limit); err != nil {
+						return 0, nil, 0, err
+					}
+					kind = msgOwned
+				}
+				if op == ws.OpText && !utf8.Valid(p) {
+					return 0, nil, 0, protoErr(CloseInvalidFramePayloadData, "invalid UTF-8 in a text message")
+				}
+				return op, p, kind, nil
+			}
+			rd.frame, rd.fin, rd.mask = true, h.fin, h.mask
+			rd.fstart = int(rd.size)
+			rd.foff, rd.fend = rd.fstart, rd.fstart+int(h.length)
+			rd.size += h.length
 		}
-		if data == nil {
-			kind = msgOwned // an empty message: nothing to give back
+		if err := c.readPayload(); err != nil {
+			return 0, nil, 0, err
 		}
-		return op, data, kind, nil
+		if !rd.fin {
+			continue
+		}
+		return c.takeMessage(limit)
 	}
 }
 
-// readPayload appends a data frame's payload to rd.msg, unmasking it and
-// checking UTF-8 as each piece arrives so bad text fails as early as the
-// bytes allow. The buffer grows with the data that actually arrives, so a
-// header announcing a large frame costs nothing until its bytes come.
-func (c *Conn) readPayload(h frameHeader) error {
+// takeMessage hands over the message assembled in rd.msg, its last frame read.
+func (c *Conn) takeMessage(limit int64) (op ws.OpCode, data []byte, kind msgKind, err error) {
 	rd := &c.rd
-	start := int(rd.size)
-	end := start + int(h.length)
-	rd.size = int64(end)
-	rd.frame = true
-	off := start
-	for off < end {
+	op, data = rd.op, rd.msg
+	rd.op, rd.msg = 0, nil
+	kind = msgOwned
+	if rd.fromPool {
+		kind = msgPooled
+	}
+	if rd.compressed {
+		packed := data
+		data, err = c.deflate.inflate(packed, limit)
+		if kind == msgPooled {
+			putMessageBuf(packed)
+		}
+		if err != nil {
+			return 0, nil, 0, err
+		}
+		kind = msgOwned
+		if op == ws.OpText && !utf8.Valid(data) {
+			return 0, nil, 0, protoErr(CloseInvalidFramePayloadData, "invalid UTF-8 in a text message")
+		}
+	} else if op == ws.OpText && !rd.text.complete() {
+		return 0, nil, 0, protoErr(CloseInvalidFramePayloadData, "text message ends inside a UTF-8 sequence")
+	}
+	if data == nil {
+		kind = msgOwned // an empty message: nothing to give back
+	}
+	return op, data, kind, nil
+}
+
+// readPayload reads the current data frame's payload into rd.msg, unmasking
+// it and checking UTF-8 as each piece arrives so bad text fails as early as
+// the bytes allow. The buffer grows with the data that actually arrives, so
+// a header announcing a large frame costs nothing until its bytes come.
+func (c *Conn) readPayload() error {
+	rd := &c.rd
+	for rd.foff < rd.fend {
+		off, end := rd.foff, rd.fend
 		if off == cap(rd.msg) || rd.msg == nil {
 			// Grow to the frame's end, in steps of at most the data already
 			// received, with a first step of up to 64 KiB.
@@ -334,10 +359,10 @@ func (c *Conn) readPayload(h frameHeader) error {
 				grown = make([]byte, off, size)
 			}
 			copy(grown, rd.msg[:off])
-			if rd.pooled && rd.msg != nil {
+			if rd.fromPool && rd.msg != nil {
 				putMessageBuf(rd.msg)
 			}
-			rd.msg = grown
+			rd.msg, rd.fromPool = grown, rd.pooled
 		}
 		rd.msg = rd.msg[:min(end, cap(rd.msg))]
 		room := rd.msg[off:]
@@ -352,11 +377,11 @@ func (c *Conn) readPayload(h frameHeader) error {
 			}
 		}
 		piece := rd.msg[off : off+n]
-		ws.Cipher(piece, h.mask, off-start)
+		ws.Cipher(piece, rd.mask, off-rd.fstart)
 		if rd.op == ws.OpText && !rd.compressed && !rd.text.write(piece) {
 			return protoErr(CloseInvalidFramePayloadData, "invalid UTF-8 in a text message")
 		}
-		off += n
+		rd.foff += n
 	}
 	rd.frame = false
 	rd.releaseIfEmpty()

@@ -123,8 +123,8 @@ func (c *Conn) next(ctx context.Context, pooled bool) (op ws.OpCode, data []byte
 	if d := c.closed(); d != nil {
 		return 0, nil, 0, d
 	}
-	if err := ctx.Err(); err != nil {
-		return 0, nil, 0, err
+	if ctx.Err() != nil {
+		return 0, nil, 0, c.ctxErr(ctx)
 	}
 	c.reads.Add(1)
 	if !c.owner.take(readHandler) {
@@ -136,7 +136,7 @@ func (c *Conn) next(ctx context.Context, pooled bool) (op ws.OpCode, data []byte
 		case <-c.done: // Close is reading the peer's answer
 			return 0, nil, 0, c.errClosed()
 		case <-ctx.Done():
-			return 0, nil, 0, ctx.Err()
+			return 0, nil, 0, c.ctxErr(ctx)
 		}
 	}
 	c.held = true
@@ -187,11 +187,9 @@ func (c *Conn) readFailed(ctx context.Context, err error) error {
 	case errors.As(err, &pe):
 		c.fail(pe.code, pe.reason)
 	case err == errInterrupted && ctx.Err() != nil:
-		if c.rd.op == 0 && !c.rd.frame {
-			return ctx.Err() // between messages: the connection stays usable
-		}
-		c.fail(CloseGoingAway, "receive cancelled in the middle of a message")
-		return ctx.Err()
+		// The connection stays usable: a message cut short stays in the
+		// reader's state, and the next Receive goes on with it.
+		return c.ctxErr(ctx)
 	case c.closed() == nil && c.closing.Load() == nil:
 		c.finish(&Disconnect{Code: CloseAbnormalClosure})
 	}
@@ -255,7 +253,7 @@ func (b *bgReader) next(ctx context.Context) (ws.OpCode, []byte, msgKind, error)
 		}
 		return m.op, m.data, msgOwned, nil
 	case <-ctx.Done():
-		return 0, nil, 0, ctx.Err()
+		return 0, nil, 0, b.c.ctxErr(ctx)
 	}
 }
 

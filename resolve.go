@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 	"unsafe"
 
 	"github.com/go-playground/validator/v10"
@@ -309,12 +310,21 @@ func (s *depState) validate(p *depPlan, ptr unsafe.Pointer, failed []string) {
 	}
 }
 
+// dependencyCloseTimeout bounds the Close methods of one connection's
+// dependencies, all together.
+const dependencyCloseTimeout = 10 * time.Second
+
 // cleanup closes the resolved dependencies in reverse order of resolution,
-// logging failures: FastAPI's exit code of yield dependencies.
-func (s *depState) cleanup(ctx context.Context) {
-	if s == nil {
+// logging failures: FastAPI's exit code of yield dependencies. Their
+// context carries the connection's values but is not cancelled by its end:
+// cleanup may still write to a database or a broker, for up to
+// dependencyCloseTimeout.
+func (s *depState) cleanup() {
+	if s == nil || len(s.closers) == 0 {
 		return
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.c.ctx), dependencyCloseTimeout)
+	defer cancel()
 	for i := len(s.closers) - 1; i >= 0; i-- {
 		d := s.closers[i]
 		if err := closeDep(ctx, d); err != nil {

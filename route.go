@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/wsapi-go/wsapi/internal/testhook"
@@ -29,10 +30,19 @@ type route struct {
 	markers  []string   // protocol-tag names, agreed on by Accept by default
 	alloc    func() unsafe.Pointer
 	invoke   func(context.Context, *Conn, unsafe.Pointer) error
-	chain    http.Handler // serveWS wrapped in the group middleware
+	chain    atomic.Pointer[http.Handler] // serveWS wrapped in the group middleware; set before the route is reachable
 }
 
-func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) { rt.chain.ServeHTTP(w, r) }
+func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	(*rt.chain.Load()).ServeHTTP(w, r)
+}
+
+// buildChain wraps serveWS in the route's group middleware. The caller
+// holds the app's registration lock.
+func (rt *route) buildChain() {
+	h := chain(rt.group, http.HandlerFunc(rt.serveWS))
+	rt.chain.Store(&h)
+}
 
 // checkPath panics unless every path tag in the route's dependency tree names
 // a wildcard of its pattern.
@@ -119,7 +129,7 @@ func (rt *route) serveWS(w http.ResponseWriter, r *http.Request) {
 	panicked, err := rt.resolveSafely(r.Context(), c)
 	if err != nil {
 		c.refuse(err, panicked)
-		c.deps.cleanup(c.ctx)
+		c.deps.cleanup()
 		c.cancel(context.Canceled)
 		a.release()
 		testhook.Report(r.Context(), testhook.Result{Err: err, Panic: panicked, Refused: panicked == nil})
@@ -264,7 +274,7 @@ func (c *Conn) ended(err error, panicked any, stack []byte) {
 		c.releaseHandoff() // Accept may have failed after taking the connection
 		c.end(err, panicked != nil)
 	}
-	c.deps.cleanup(c.ctx)
+	c.deps.cleanup()
 	c.cancel(context.Canceled)
 	a.release()
 	result := testhook.Result{Err: err, Panic: panicked}

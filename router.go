@@ -207,6 +207,7 @@ func (g *Group) addWS(ep *Endpoint, site string, plan *depPlan, alloc func() uns
 	a := g.app
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	rt.buildChain() // before the mux can route to it: routes may be added while serving
 	registerAt(site, func() { a.wsMux.Handle(full, rt) })
 	a.wsRoutes = append(a.wsRoutes, rt)
 	a.view.Store(nil)

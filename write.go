@@ -97,11 +97,11 @@ var errAfterClose = errors.New("wsapi: frame after the close frame")
 func (c *Conn) writeMessage(ctx context.Context, op ws.OpCode, payload []byte) error {
 	// The connection's end comes first: with the handler's own ctx, which
 	// the end cancels, the caller learns why with a *Disconnect.
+	if ctx.Err() != nil {
+		return c.ctxErr(ctx)
+	}
 	if d := c.closed(); d != nil {
 		return d
-	}
-	if err := ctx.Err(); err != nil {
-		return err
 	}
 	if c.State() == StateConnecting {
 		return errors.New("wsapi: send before Accept: call Accept first")

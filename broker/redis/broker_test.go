@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/wsapi-go/wsapi"
 	redisbroker "github.com/wsapi-go/wsapi/broker/redis"
+	"github.com/wsapi-go/wsapi/broker/redis/redistest"
 	"github.com/wsapi-go/wsapi/brokertest"
 	"github.com/wsapi-go/wsapi/wsapitest"
 	"go.uber.org/goleak"
@@ -19,11 +20,11 @@ import (
 // topic is the managers' default topic, the Redis channel they share.
 const topic = "wsapi"
 
-func dial(t *testing.T, srv *redisServer, opts *redisbroker.Options) *redisbroker.Broker {
+func dial(t *testing.T, srv *redistest.Server, opts *redisbroker.Options) *redisbroker.Broker {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	b, err := redisbroker.Dial(ctx, srv.url(), opts)
+	b, err := redisbroker.Dial(ctx, srv.URL(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,12 +36,12 @@ func dial(t *testing.T, srv *redisServer, opts *redisbroker.Options) *redisbroke
 // clear error at start naming the address.
 // TestBroker runs the behaviour every broker owes the managers.
 func TestBroker(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	brokertest.Run(t, func(t *testing.T) wsapi.Broker { return dial(t, srv, nil) })
 }
 
 func TestDialUnreachable(t *testing.T) {
-	port := freePort(t)
+	port := redistest.FreePort(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	b, err := redisbroker.Dial(ctx, fmt.Sprintf("redis://127.0.0.1:%d", port), nil)
@@ -64,7 +65,7 @@ func TestDialUnreachable(t *testing.T) {
 // published during the outage is lost for the other process. No payload is
 // ever logged.
 func TestOutage(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	logger, logs := brokertest.NewLogger(t)
 	opts := &redisbroker.Options{Logger: logger, MaxReconnectWait: 200 * time.Millisecond}
 	a := brokertest.NewProcess(t, "A", dial(t, srv, opts))
@@ -74,7 +75,7 @@ func TestOutage(t *testing.T) {
 	brokertest.Expect(t, a1, "before the outage")
 	brokertest.Expect(t, b1, "before the outage")
 
-	srv.kill()
+	srv.Kill()
 	start := time.Now()
 	for _, c := range []struct {
 		p   *brokertest.Process
@@ -93,9 +94,9 @@ func TestOutage(t *testing.T) {
 		return logs.Count("redisbroker: lost the subscription") == 2
 	})
 
-	srv.start()
+	srv.Restart()
 	start = time.Now()
-	brokertest.WaitFor(t, "both managers to resubscribe", 10*time.Second, func() bool { return srv.numSub(topic) == 2 })
+	brokertest.WaitFor(t, "both managers to resubscribe", 10*time.Second, func() bool { return srv.NumSub(topic) == 2 })
 	t.Logf("resubscribed %v after the restart", time.Since(start))
 	// b1 and a1 receive these first: the outage's broadcasts were lost
 	// for the other process, not delivered late.
@@ -118,7 +119,7 @@ func TestOutage(t *testing.T) {
 // gets no answer (here: Redis paused with CLIENT PAUSE) is noticed by the
 // health check, replaced, and resubscribed once Redis answers again.
 func TestSilentConnection(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	logger, logs := brokertest.NewLogger(t)
 	opts := &redisbroker.Options{Logger: logger, HealthCheckInterval: 150 * time.Millisecond, MaxReconnectWait: 100 * time.Millisecond}
 	a := brokertest.NewProcess(t, "A", dial(t, srv, opts))
@@ -129,7 +130,7 @@ func TestSilentConnection(t *testing.T) {
 		t.Fatalf("the health check of a healthy connection logged %d warnings", n)
 	}
 
-	if err := srv.do("client", "pause", 1500, "all"); err != nil {
+	if err := srv.Do("client", "pause", 1500, "all"); err != nil {
 		t.Fatal(err)
 	}
 	brokertest.WaitFor(t, "the health checks to notice", 5*time.Second, func() bool {
@@ -150,12 +151,12 @@ func TestSilentConnection(t *testing.T) {
 // too) and its goroutines, closes a client Dial made but not one given to
 // New, and makes Publish and Subscribe fail with wsapi.ErrBrokerClosed.
 func TestClose(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	before := goleak.IgnoreCurrent()
 	ctx := context.Background()
 
 	b := dial(t, srv, nil)
-	client := redis.NewClient(&redis.Options{Addr: srv.addr()})
+	client := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	defer client.Close()
 	nb := redisbroker.New(client, nil)
 	var managers []*wsapi.Manager
@@ -166,7 +167,7 @@ func TestClose(t *testing.T) {
 		}
 		managers = append(managers, m)
 	}
-	if n := srv.numSub(topic); n != 3 {
+	if n := srv.NumSub(topic); n != 3 {
 		t.Fatalf("redis counts %d subscribers, want 3", n)
 	}
 	if err := b.Close(); err != nil {
@@ -178,7 +179,7 @@ func TestClose(t *testing.T) {
 	if err := b.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	brokertest.WaitFor(t, "the server to drop the subscriptions", 5*time.Second, func() bool { return srv.numSub(topic) == 0 })
+	brokertest.WaitFor(t, "the server to drop the subscriptions", 5*time.Second, func() bool { return srv.NumSub(topic) == 0 })
 	if err := client.Ping(ctx).Err(); err != nil {
 		t.Fatalf("Close closed the client given to New: %v", err)
 	}

@@ -24,22 +24,25 @@ func newApp(manager *wsapi.Manager) *wsapi.App {
 			return err
 		}
 		defer manager.Disconnect(ws)
-		for {
-			data, err := ws.ReceiveText(ctx)
-			if wsapi.IsDisconnect(err) {
-				manager.Disconnect(ws)
-				// ctx is cancelled now that the client left: broadcast without it.
-				return manager.Broadcast(context.WithoutCancel(ctx), fmt.Sprintf("Client #%d left the chat", p.ClientID))
-			} else if err != nil {
-				return err
+		err := func() error { // the tutorial's try: ... except WebSocketDisconnect
+			for {
+				data, err := ws.ReceiveText(ctx)
+				if err != nil {
+					return err
+				}
+				if err := manager.SendPersonal(ctx, ws, "You wrote: "+data); err != nil {
+					return err
+				}
+				if err := manager.Broadcast(ctx, fmt.Sprintf("Client #%d says: %s", p.ClientID, data)); err != nil {
+					return err
+				}
 			}
-			if err := manager.SendPersonal(ctx, ws, "You wrote: "+data); err != nil {
-				return err
-			}
-			if err := manager.Broadcast(ctx, fmt.Sprintf("Client #%d says: %s", p.ClientID, data)); err != nil {
-				return err
-			}
+		}()
+		if wsapi.IsDisconnect(err) {
+			manager.Disconnect(ws)
+			return manager.Broadcast(ctx, fmt.Sprintf("Client #%d left the chat", p.ClientID))
 		}
+		return err
 	})
 	// docs:end route
 	app.Handle("GET /{$}", pageHandler())

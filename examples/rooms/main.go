@@ -59,7 +59,7 @@ func newApp(manager *wsapi.Manager, logger *slog.Logger) *wsapi.App {
 		// A broadcast error means the broker failed: this server's clients
 		// got the message, other servers' did not. Log it and go on.
 		send := func(ctx context.Context, to wsapi.Audience, text string) {
-			if err := to.Broadcast(ctx, text); err != nil && ctx.Err() == nil {
+			if err := to.Broadcast(ctx, text); err != nil {
 				logger.Warn("broadcast reached this server only", "err", err)
 			}
 		}
@@ -84,13 +84,14 @@ func newApp(manager *wsapi.Manager, logger *slog.Logger) *wsapi.App {
 			default:
 				send(ctx, room.Except(ws), p.Name+": "+text)
 			}
-			if err != nil {
+			if wsapi.IsDisconnect(err) {
+				break // the client left while we answered it
+			} else if err != nil {
 				return err
 			}
 		}
 		// The client left: the manager dropped it from its rooms already.
-		// ctx is cancelled, so tell the others with a context of its own.
-		send(context.WithoutCancel(ctx), room, p.Name+" left")
+		send(ctx, room, p.Name+" left")
 		return nil
 	})
 	// docs:end route

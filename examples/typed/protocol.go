@@ -117,7 +117,7 @@ func chat(app *wsapi.App, manager *wsapi.Manager) {
 		}
 		err := ws.Serve(ctx) // dispatches the messages to the On handlers until the client leaves
 		for _, room := range s.rooms {
-			presence(context.WithoutCancel(ctx), manager, nil, room, Presence{Name: s.Name, Event: "left"})
+			presence(ctx, manager, nil, room, Presence{Name: s.Name, Event: "left"})
 		}
 		return err
 	}).With(&wsapi.EndpointOptions{
