@@ -102,17 +102,25 @@
 //
 // Manager is the tutorial's ConnectionManager: Connect, Disconnect,
 // Broadcast, rooms and audiences. A broadcast encodes its frame once and
-// queues it for each client; each connection drains its own bounded queue,
-// so a slow client never delays the others and is closed (or skipped) when
-// its queue overflows. With UseBroker, managers on many processes share
+// queues it for each client; each connection drains its own queue, bounded
+// in bytes (1 MiB by default), so a burst of thousands of messages reaches
+// every reading client whole, a slow client never delays the others, and a
+// client a whole bound behind is closed (or skipped). A broadcast never
+// waits on clients, so its ctx's cancellation does not stop it: the
+// handler's ctx still says goodbye after the client left. With UseBroker,
+// managers on many processes share
 // broadcasts and rooms through Redis or NATS (modules broker/redis and
 // broker/nats).
 //
 // # Concurrency
 //
 // The Send methods and Close are safe from any goroutine: frames are never
-// interleaved, and those of one goroutine keep their order. Receive methods
-// are for one goroutine at a time. A handler's context is cancelled when the
+// interleaved, and those of one goroutine keep their order. A Send that
+// returns an error did not send its message and never will: one that gives
+// up on its ctx is taken out of the queue. Receive methods are for one
+// goroutine at a time; a second call while one runs panics. A Receive that
+// gives up on its ctx loses nothing, and ReceiveFunc's message stays as it
+// arrived until the callback returns. A handler's context is cancelled when the
 // connection ends, even if the handler never reads: when it stops reading
 // for a while, a background reader takes over, answers pings and notices
 // the peer leaving. Each connection runs its handler on a goroutine of its
