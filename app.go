@@ -26,9 +26,11 @@ type App struct {
 	httpRoutes []httpRoute
 	view       atomic.Pointer[http.Handler] // the serving handler, rebuilt after registration
 
-	overrides atomic.Pointer[map[reflect.Type]overrideFunc]
-	reg       registry
-	count     counters
+	overrides   atomic.Pointer[map[reflect.Type]overrideFunc]
+	errHandlers atomic.Pointer[errorHandlers]        // copied on registration
+	state       atomic.Pointer[map[reflect.Type]any] // values of Provide, copied on registration
+	reg         registry
+	count       counters
 }
 
 type httpRoute struct {
@@ -119,7 +121,7 @@ func (a *App) buildView() *http.Handler {
 			writeJSONError(w, http.StatusNotFound, "no WebSocket route matches "+r.URL.Path, nil)
 			return
 		}
-		plain.ServeHTTP(w, r)
+		plain.ServeHTTP(w, a.withAppRequest(r))
 	})
 	for i := len(a.root.mw) - 1; i >= 0; i-- {
 		h = a.root.mw[i](h)

@@ -120,7 +120,7 @@ type Conn struct {
 }
 
 func newConn(a *App, rt *route, w http.ResponseWriter, r *http.Request) *Conn {
-	ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
+	ctx, cancel := context.WithCancelCause(a.withApp(context.WithoutCancel(r.Context())))
 	c := &Conn{
 		app:     a,
 		route:   rt,
@@ -188,7 +188,8 @@ type AcceptOptions struct {
 	// marker is agreed on, so that the token itself is never echoed.
 	Subprotocol string
 	// Header holds extra headers for the 101 Switching Protocols response,
-	// such as Set-Cookie.
+	// such as Set-Cookie. Headers that middleware set on the ResponseWriter
+	// before the handler ran are sent too.
 	Header http.Header
 }
 
@@ -212,7 +213,7 @@ func (c *Conn) Accept(ctx context.Context, opts *AcceptOptions) error {
 		c.accepting.Store(false)
 		return fmt.Errorf("wsapi: Accept: subprotocol %q was not offered by the client (it offered %q)", proto, c.Subprotocols())
 	}
-	u := ws.HTTPUpgrader{Header: opts.Header, Timeout: c.app.opts.WriteTimeout}
+	u := ws.HTTPUpgrader{Header: upgradeHeader(c.w.Header(), opts.Header), Timeout: c.app.opts.WriteTimeout}
 	if proto != "" {
 		u.Protocol = func(p string) bool { return p == proto }
 	}
@@ -262,6 +263,29 @@ func (c *Conn) Accept(ctx context.Context, opts *AcceptOptions) error {
 		go c.drainFn()
 	}
 	return nil
+}
+
+// upgradeHeader returns the extra headers of the 101 response: those that
+// middleware set on the ResponseWriter (security headers, Set-Cookie...),
+// then the AcceptOptions' own. Headers that only the handshake may set, and
+// those that would frame a body, are left out.
+func upgradeHeader(fromMiddleware, own http.Header) http.Header {
+	if len(fromMiddleware) == 0 {
+		return own
+	}
+	h := make(http.Header, len(fromMiddleware)+len(own))
+	for k, v := range fromMiddleware {
+		switch k {
+		case "Connection", "Upgrade", "Content-Length", "Transfer-Encoding", "Content-Type",
+			"Sec-Websocket-Accept", "Sec-Websocket-Protocol", "Sec-Websocket-Extensions", "Sec-Websocket-Version":
+			continue
+		}
+		h[k] = v
+	}
+	for k, v := range own {
+		h[k] = append(h[k], v...)
+	}
+	return h
 }
 
 func (c *Conn) releaseHandoff() {

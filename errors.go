@@ -114,17 +114,34 @@ func CloseStatus(err error) CloseCode {
 
 // RejectError refuses a connection: it is FastAPI's WebSocketException.
 // Returned by a dependency's Resolve method or by a handler before Accept, it
-// answers the handshake with an HTTP error (Status, 403 Forbidden when zero)
-// and a JSON body carrying Code and Reason. After Accept, it closes the
+// answers the handshake with an HTTP error (Status, 403 Forbidden when zero),
+// its Header, and a JSON body {"code": Code, "detail": Reason} or its own
+// Body: Starlette's send_denial_response. After Accept, it closes the
 // connection with Code and Reason.
+//
+//	return &wsapi.RejectError{
+//		Code:   wsapi.ClosePolicyViolation,
+//		Reason: "token required",
+//		Status: http.StatusUnauthorized,
+//		Header: http.Header{"WWW-Authenticate": {`Bearer realm="chat"`}},
+//	}
 //
 // With Options.RejectAfterAccept set, a rejection before Accept also accepts
 // the connection and then closes it with Code and Reason, because browsers
-// cannot read the status of a refused handshake.
+// cannot read the status of a refused handshake; Header and Body are then
+// unused.
 type RejectError struct {
 	Code   CloseCode // close code; ClosePolicyViolation when zero or not sendable
 	Reason string    // sent to the client; keep secrets out of it
 	Status int       // HTTP status before Accept, 403 when zero
+
+	// Header holds headers for the refusal's HTTP response, such as
+	// WWW-Authenticate for a 401. Unused after Accept.
+	Header http.Header
+	// Body, when not nil, is the refusal's HTTP body instead of the JSON
+	// one, with Header's Content-Type (text/plain; charset=utf-8 when it has
+	// none). Unused after Accept.
+	Body []byte
 }
 
 // Reject returns a *RejectError with the given close code and reason.
@@ -175,10 +192,15 @@ type FieldError struct {
 
 // ValidationError lists the values of a handshake or a message that failed to
 // bind or validate. Before Accept, it answers the handshake with 422 and a
-// JSON body {"detail": [FieldError...]}; returned by Conn.ReceiveJSON, it
-// leaves the connection open so the handler can answer it.
+// JSON body {"detail": [FieldError...], "endpoint": "WS /items/{item_id}"};
+// returned by Conn.ReceiveJSON, it leaves the connection open so the handler
+// can answer it.
 type ValidationError struct {
 	Errors []FieldError `json:"detail"`
+	// Endpoint names the route whose handshake failed, as "WS " or "GET "
+	// followed by its full pattern, such as "WS /sub/ws/{item_id}"; empty
+	// for a message.
+	Endpoint string `json:"endpoint,omitempty"`
 }
 
 // Error lists each failing value as "source.name: message".
@@ -186,10 +208,15 @@ func (e *ValidationError) Error() string {
 	var b strings.Builder
 	b.WriteString("wsapi: invalid ")
 	if len(e.Errors) == 1 {
-		b.WriteString("value: ")
+		b.WriteString("value")
 	} else {
-		b.WriteString("values: ")
+		b.WriteString("values")
 	}
+	if e.Endpoint != "" {
+		b.WriteString(" for ")
+		b.WriteString(e.Endpoint)
+	}
+	b.WriteString(": ")
 	for i, fe := range e.Errors {
 		if i > 0 {
 			b.WriteString("; ")
@@ -199,6 +226,16 @@ func (e *ValidationError) Error() string {
 		b.WriteString(fe.Msg)
 	}
 	return b.String()
+}
+
+// locations lists where each failing value was, such as "query.limit", for
+// logs: never the values, which may be secrets.
+func (e *ValidationError) locations() []string {
+	locs := make([]string, len(e.Errors))
+	for i, fe := range e.Errors {
+		locs[i] = strings.Join(fe.Loc, ".")
+	}
+	return locs
 }
 
 // truncateReason cuts s to at most 123 bytes, the room a close frame leaves

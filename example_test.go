@@ -106,7 +106,7 @@ func ExampleRoute() {
 	// Output:
 	// item foo, session or token some-token
 	// 403 {"code":1008,"detail":"session cookie or token required"}
-	// 422 {"detail":[{"loc":["query","q"],"msg":"q must be 1 or greater","type":"min"}]}
+	// 422 {"detail":[{"loc":["query","q"],"msg":"q must be 1 or greater","type":"min"}],"endpoint":"WS /items/{item_id}/ws"}
 }
 
 func ExampleApp_WS() {

@@ -19,8 +19,11 @@ import (
 // from the request, resolves each dependency type once, collects every
 // binding and validation failure, and remembers what to close afterwards.
 type depState struct {
-	c         *Conn
-	r         *http.Request
+	app       *App
+	pattern   string          // the route's full pattern
+	c         *Conn           // nil on an HTTPRoute route
+	r         *http.Request   // the handshake or HTTP request
+	base      context.Context // what cleanup's context takes its values from
 	overrides map[reflect.Type]overrideFunc
 
 	query   url.Values // parsed on first use
@@ -37,6 +40,32 @@ type depState struct {
 type resolved struct {
 	plan *depPlan
 	ptr  unsafe.Pointer // the canonical instance
+}
+
+// run resolves the app and group dependencies deps, outer first, then the
+// params struct plan (if any) into a struct made by alloc. A binding or
+// validation failure anywhere returns a *ValidationError listing them all.
+func (s *depState) run(ctx context.Context, deps []*depPlan, plan *depPlan, alloc func() unsafe.Pointer) error {
+	defer s.trim()
+	if m := s.app.overrides.Load(); m != nil {
+		s.overrides = *m
+	}
+	for _, p := range deps {
+		if s.lookup(p) == nil {
+			if err := s.resolveRoot(ctx, p, reflect.New(p.typ).UnsafePointer()); err != nil {
+				return err
+			}
+		}
+	}
+	if plan != nil {
+		if err := s.resolveRoot(ctx, plan, alloc()); err != nil {
+			return err
+		}
+	}
+	if len(s.errs) > 0 {
+		return &ValidationError{Errors: s.errs}
+	}
+	return nil
 }
 
 // trim drops what only binding needed, so that an open connection keeps
@@ -285,7 +314,7 @@ func offeredProtocols(r *http.Request) []string {
 // validate runs the struct's validate tags over its bound fields and records
 // each failure, except on fields that already failed to bind.
 func (s *depState) validate(p *depPlan, ptr unsafe.Pointer, failed []string) {
-	chk := s.c.app.checker
+	chk := s.app.checker
 	err := chk.v.StructFiltered(reflect.NewAt(p.typ, ptr).Interface(), p.filter)
 	var verrs validator.ValidationErrors
 	if !errors.As(err, &verrs) {
@@ -323,12 +352,12 @@ func (s *depState) cleanup() {
 	if s == nil || len(s.closers) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.c.ctx), dependencyCloseTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.base), dependencyCloseTimeout)
 	defer cancel()
 	for i := len(s.closers) - 1; i >= 0; i-- {
 		d := s.closers[i]
 		if err := closeDep(ctx, d); err != nil {
-			s.c.app.logger.Error("wsapi: closing dependency", "type", d.plan.typ.String(), "route", s.c.route.pattern, "err", err)
+			s.app.logger.Error("wsapi: closing dependency", "type", d.plan.typ.String(), "route", s.pattern, "err", err)
 		}
 	}
 	s.closers = nil

@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"path"
-	"reflect"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -126,13 +126,13 @@ func (rt *route) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := newConn(a, rt, w, r)
-	panicked, err := rt.resolveSafely(r.Context(), c)
+	panicked, err := rt.resolveSafely(a.withApp(r.Context()), c)
 	if err != nil {
-		c.refuse(err, panicked)
+		failure := c.refuse(err, panicked)
 		c.deps.cleanup()
 		c.cancel(context.Canceled)
 		a.release()
-		testhook.Report(r.Context(), testhook.Result{Err: err, Panic: panicked, Refused: panicked == nil})
+		testhook.Report(r.Context(), testhook.Result{Err: failure, Panic: panicked, Refused: true})
 		return
 	}
 	var params unsafe.Pointer
@@ -158,34 +158,14 @@ func (rt *route) resolveSafely(ctx context.Context, c *Conn) (panicked any, err 
 	return nil, rt.resolve(ctx, c)
 }
 
-// resolve runs the route's dependency plans for c: app and group
-// dependencies, then the params struct.
+// resolve runs the route's dependency plans for c.
 func (rt *route) resolve(ctx context.Context, c *Conn) error {
 	if len(rt.deps) == 0 && rt.plan == nil {
 		return nil
 	}
-	st := &depState{c: c, r: c.req}
-	defer st.trim()
-	if m := rt.app.overrides.Load(); m != nil {
-		st.overrides = *m
-	}
+	st := &depState{app: rt.app, pattern: rt.pattern, c: c, r: c.req, base: c.ctx}
 	c.deps = st
-	for _, p := range rt.deps {
-		if st.lookup(p) == nil {
-			if err := st.resolveRoot(ctx, p, reflect.New(p.typ).UnsafePointer()); err != nil {
-				return err
-			}
-		}
-	}
-	if rt.plan != nil {
-		if err := st.resolveRoot(ctx, rt.plan, rt.alloc()); err != nil {
-			return err
-		}
-	}
-	if len(st.errs) > 0 {
-		return &ValidationError{Errors: st.errs}
-	}
-	return nil
+	return st.run(ctx, rt.deps, rt.plan, rt.alloc)
 }
 
 // checkHandshake applies RFC 6455, section 4.2.1, to a request already known
@@ -268,77 +248,93 @@ func (c *Conn) ended(err error, panicked any, stack []byte) {
 		a.logger.Error("wsapi: handler panicked", "route", c.route.pattern, "path", c.req.URL.Path,
 			"remote", c.req.RemoteAddr, "panic", panicked, "stack", string(stack))
 	}
+	result := testhook.Result{Panic: panicked}
 	if c.State() == StateConnecting {
-		c.refuse(err, panicked)
+		result.Err, result.Refused = c.refuse(err, panicked), true
 	} else {
 		c.releaseHandoff() // Accept may have failed after taking the connection
-		c.end(err, panicked != nil)
+		result.Err = c.end(err, panicked != nil)
 	}
 	c.deps.cleanup()
 	c.cancel(context.Canceled)
 	a.release()
-	result := testhook.Result{Err: err, Panic: panicked}
-	if panicked != nil {
-		result.Err = nil
-	}
-	var rej *RejectError
-	if IsDisconnect(err) || errors.As(err, &rej) || errors.Is(err, context.Canceled) && c.closed() != nil {
-		result.Err = nil // a quiet end, not a failure
-	}
 	testhook.Report(c.req.Context(), result)
 }
 
 var errPanicked = errors.New("wsapi: handler or dependency panicked")
 
-// end closes an accepted connection after its handler returned err.
-func (c *Conn) end(err error, panicked bool) {
+// end closes an accepted connection after its handler returned err. It
+// returns err when it is a failure (logged, closed with 1011), nil for
+// every quiet end.
+func (c *Conn) end(err error, panicked bool) (failure error) {
+	a := c.app
+	if !panicked {
+		err = a.handleError(c.ctx, c, c.route.pattern, err)
+	}
 	var rej *RejectError
 	var ve *ValidationError
 	switch {
 	case panicked:
-		c.app.count.failed.Add(1)
+		a.count.failed.Add(1)
 		c.closeHandshake(CloseInternalServerError, "internal server error")
-	case err == nil:
-		c.closeHandshake(CloseNormalClosure, "")
-	case IsDisconnect(err):
+	case err == nil, err == errHandled, IsDisconnect(err):
 		c.closeHandshake(CloseNormalClosure, "")
 	case errors.As(err, &rej):
 		c.closeHandshake(rej.code(), truncateReason(rej.Reason))
 	case errors.As(err, &ve):
 		c.closeHandshake(CloseInvalidFramePayloadData, truncateReason(ve.Error()))
+		failure = err // not logged, but a test learns that data went unanswered
 	case (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) && c.ctx.Err() != nil:
 		c.closeHandshake(CloseGoingAway, "")
 	default:
-		c.app.count.failed.Add(1)
-		c.app.logger.Error("wsapi: handler failed", "route", c.route.pattern, "path", c.req.URL.Path,
+		a.count.failed.Add(1)
+		a.logger.Error("wsapi: handler failed", "route", c.route.pattern, "path", c.req.URL.Path,
 			"remote", c.req.RemoteAddr, "err", err)
 		c.closeHandshake(CloseInternalServerError, "internal server error")
+		failure = err
 	}
 	c.finish(&Disconnect{Code: CloseAbnormalClosure}) // no-op unless the close handshake failed
+	return failure
 }
 
 // refuse answers a handshake that will not be accepted: with an HTTP error
-// and a JSON body, or, with Options.RejectAfterAccept, by accepting and
-// closing with a close code. err is what the handler or a dependency returned.
-func (c *Conn) refuse(err error, panicked any) {
+// and a body, or, with Options.RejectAfterAccept, by accepting and closing
+// with a close code. err is what the handler or a dependency returned,
+// after the app's error handlers. It returns err when the refusal is a
+// failure (logged, answered with 500), nil for a deliberate refusal.
+func (c *Conn) refuse(err error, panicked any) (failure error) {
 	defer c.releaseHandoff()
 	a := c.app
 	a.count.refused.Add(1)
+	if panicked == nil {
+		err = a.handleError(c.ctx, c, c.route.pattern, err)
+	}
+	endpoint := "WS " + c.route.pattern
 	status, code, detail := http.StatusForbidden, ClosePolicyViolation, any("connection not accepted")
+	var header http.Header
+	var body []byte
 	var rej *RejectError
 	var ve *ValidationError
 	switch {
-	case err == nil:
+	case panicked != nil:
+		status, code, detail = http.StatusInternalServerError, CloseInternalServerError, "internal server error"
+	case err == nil, err == errHandled:
 	case errors.As(err, &rej):
-		status, code, detail = rej.status(), rej.code(), rej.Reason
+		status, code, detail, header, body = rej.status(), rej.code(), rej.Reason, rej.Header, rej.Body
 	case errors.As(err, &ve):
 		status, code, detail = http.StatusUnprocessableEntity, ClosePolicyViolation, ve.Errors
-	default:
-		if panicked == nil {
-			a.logger.Error("wsapi: refusing connection", "route", c.route.pattern, "path", c.req.URL.Path,
-				"remote", c.req.RemoteAddr, "err", err)
+		ve.Endpoint = endpoint
+		if a.logger.Enabled(context.Background(), slog.LevelDebug) {
+			// The route and the values' places, never the path or the
+			// values themselves, which may hold secrets.
+			a.logger.Debug("wsapi: refusing connection: invalid values", "route", c.route.pattern,
+				"remote", c.req.RemoteAddr, "loc", ve.locations())
 		}
+	default:
+		a.logger.Error("wsapi: refusing connection", "route", c.route.pattern, "path", c.req.URL.Path,
+			"remote", c.req.RemoteAddr, "err", err)
 		status, code, detail = http.StatusInternalServerError, CloseInternalServerError, "internal server error"
+		failure = err
 	}
 	if a.opts.RejectAfterAccept && c.Accept(context.Background(), nil) == nil {
 		reason := ""
@@ -346,23 +342,40 @@ func (c *Conn) refuse(err error, panicked any) {
 		case string:
 			reason = d
 		case []FieldError:
-			reason = (&ValidationError{Errors: d}).Error()
+			reason = (&ValidationError{Errors: d, Endpoint: endpoint}).Error()
 		}
 		c.closeHandshake(code, truncateReason(reason))
-		return
-	}
-	var extra map[string]any
-	if status != http.StatusUnprocessableEntity {
-		extra = map[string]any{"code": int(code)}
+		return failure
 	}
 	if c.w != nil {
-		writeJSONError(c.w, status, detail, extra)
+		for k, v := range header {
+			c.w.Header()[k] = v
+		}
+		switch {
+		case body != nil:
+			writeBody(c.w, status, body)
+		case status == http.StatusUnprocessableEntity:
+			writeJSONError(c.w, status, detail, map[string]any{"endpoint": endpoint})
+		default:
+			writeJSONError(c.w, status, detail, map[string]any{"code": int(code)})
+		}
 	}
 	c.state.Store(int32(StateClosed))
 	c.closeOnce.Do(func() {
 		c.closeErr.Store(&Disconnect{Code: code})
 		close(c.done)
 	})
+	return failure
+}
+
+// writeBody writes a refusal's own body, as text unless its headers say otherwise.
+func writeBody(w http.ResponseWriter, status int, body []byte) {
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	}
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(body)
 }
 
 // writeJSONError writes an HTTP error with a FastAPI-style JSON body:

@@ -152,10 +152,11 @@ func Route[P any](r Router, pattern string, h func(ctx context.Context, ws *Conn
 	return ep
 }
 
-// Depends adds dependency D to every WebSocket route registered on r
-// afterwards, resolved before the route's own params: FastAPI's
-// dependencies=[Depends(...)] on an app or router. Use it for guards, such
-// as an authentication check whose value the handler does not need.
+// Depends adds dependency D to every WebSocket route, and every HTTPRoute,
+// registered on r afterwards, resolved before the route's own params:
+// FastAPI's dependencies=[Depends(...)] on an app or router. Use it for
+// guards, such as an authentication check whose value the handler does not
+// need.
 func Depends[D any](r Router) {
 	site := callerSite()
 	plan := mustPlan(reflect.TypeFor[D](), site, "")
@@ -233,7 +234,8 @@ func (g *Group) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Req
 	g.handleAt(site, pattern, http.HandlerFunc(h))
 }
 
-func (g *Group) handleAt(site, pattern string, h http.Handler) {
+// handleAt registers h and returns its full pattern.
+func (g *Group) handleAt(site, pattern string, h http.Handler) string {
 	method, rest := "", strings.TrimSpace(pattern)
 	if i := strings.IndexAny(rest, " \t"); i >= 0 {
 		method, rest = rest[:i], strings.TrimSpace(rest[i:])
@@ -248,6 +250,7 @@ func (g *Group) handleAt(site, pattern string, h http.Handler) {
 	registerAt(site, func() { a.httpMux.Handle(full, h) })
 	a.httpRoutes = append(a.httpRoutes, httpRoute{pattern: full, h: h, group: g})
 	a.view.Store(nil)
+	return full
 }
 
 // registerAt runs a ServeMux registration, adding the user's call site to

@@ -50,6 +50,11 @@ func handshakeStatus(t *testing.T, c *wsapitest.Client, path string, opts ...wsa
 	if !errors.As(err, &he) {
 		t.Fatalf("dial %s: %v", path, err)
 	}
+	// A 500 comes from a failure on the server, which the test client hands
+	// over; a deliberate refusal has none.
+	if failed := he.ServerError() != nil; failed != (he.StatusCode == http.StatusInternalServerError) {
+		t.Errorf("dial %s: status %d with server error %v", path, he.StatusCode, he.ServerError())
+	}
 	return he.StatusCode, string(he.Body)
 }
 

@@ -116,10 +116,16 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 	}
 	for n := range 4 {
 		path := fmt.Sprintf("/ws?token=%s&n=%d", secrets[0], n)
-		if ws, err := c.Dial(path, opts...); err == nil {
+		ws, err := c.Dial(path, opts...)
+		if err == nil {
 			ws.Receive()
 			ws.Wait()
 			ws.Close()
+			continue
+		}
+		var he *wsapitest.HandshakeError
+		if errors.As(err, &he) && he.ServerError() == nil {
+			t.Errorf("%v: the failure before accept did not reach the test", err)
 		}
 	}
 	handshakeStatus(t, c, "/ws?token="+secrets[0]+"&n=bad", opts...) // 422

@@ -15,6 +15,7 @@ import (
 	"crypto/rand"
 	"crypto/sha1"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -44,10 +45,11 @@ type Client struct {
 	srv     *httptest.Server
 	timeout time.Duration
 
-	mu      sync.Mutex // guards the fields below
-	nextID  int
-	results map[string]chan testhook.Result
-	conns   []*Conn
+	mu       sync.Mutex // guards the fields below
+	nextID   int
+	results  map[string]chan testhook.Result
+	conns    []*Conn
+	failures []*serverFailure // server failures behind refused handshakes
 }
 
 // Option configures a Client.
@@ -92,13 +94,21 @@ func (c *Client) resultChan(id string) chan testhook.Result {
 
 func (c *Client) cleanup() {
 	c.mu.Lock()
-	conns := c.conns
-	c.conns = nil
+	conns, failures := c.conns, c.failures
+	c.conns, c.failures = nil, nil
 	c.mu.Unlock()
 	for _, ws := range conns {
 		ws.Close()
 	}
 	c.srv.Close()
+	for _, f := range failures {
+		f.mu.Lock()
+		collected := f.collected
+		f.mu.Unlock()
+		if !collected {
+			c.t.Errorf("wsapitest: the handshake of %s was refused for a failure on the server: %v (collect it with HandshakeError.ServerError to expect it)", f.path, f.err)
+		}
+	}
 }
 
 // URL returns the server's base URL, such as "http://127.0.0.1:41234".
@@ -160,17 +170,58 @@ func WithCompression() DialOption {
 }
 
 // HandshakeError is the error of a handshake the server refused: its
-// status, headers and body are those of the server's HTTP response.
+// status, headers and body are those of the server's HTTP response. When
+// the refusal came from a failure on the server (a handler or dependency
+// that returned an unexpected error or panicked, answered with 500), the
+// error also carries that failure, as FastAPI's TestClient re-raises the
+// server's exception: see ServerError.
 type HandshakeError struct {
 	StatusCode int
 	Header     http.Header
 	Body       []byte
+
+	server *serverFailure // nil for a deliberate refusal
 }
 
-// Error gives the status and the body of the refusal.
-func (e *HandshakeError) Error() string {
-	return fmt.Sprintf("wsapitest: handshake refused: %d %s: %s", e.StatusCode, http.StatusText(e.StatusCode), bytes.TrimSpace(e.Body))
+// serverFailure is a server-side failure behind a refused handshake, which
+// the test must collect.
+type serverFailure struct {
+	path      string
+	err       error
+	mu        sync.Mutex
+	collected bool
 }
+
+// Error gives the status and the body of the refusal, and the server's
+// failure behind it, if any.
+func (e *HandshakeError) Error() string {
+	msg := fmt.Sprintf("wsapitest: handshake refused: %d %s: %s", e.StatusCode, http.StatusText(e.StatusCode), bytes.TrimSpace(e.Body))
+	if e.server != nil {
+		msg += "; on the server: " + e.server.err.Error()
+	}
+	return msg
+}
+
+// ServerError returns the error of the server's handler or dependency that
+// made the server refuse the handshake with 500, or an error describing its
+// panic; nil for a deliberate refusal (a RejectError, invalid values, a
+// handler that returned without accepting). Calling it marks the failure as
+// expected by the test: a server failure that no test collects, with
+// ServerError or with errors.Is or errors.As on the error, fails the test
+// when it ends, as after Accept (see Conn.Wait).
+func (e *HandshakeError) ServerError() error {
+	if e.server == nil {
+		return nil
+	}
+	e.server.mu.Lock()
+	e.server.collected = true
+	e.server.mu.Unlock()
+	return e.server.err
+}
+
+// Unwrap returns ServerError(), so that errors.Is and errors.As reach the
+// server's error.
+func (e *HandshakeError) Unwrap() error { return e.ServerError() }
 
 // Connect opens a connection to path (which may carry a query string) and
 // fails the test if the handshake does not succeed.
@@ -178,6 +229,10 @@ func (c *Client) Connect(path string, opts ...DialOption) *Conn {
 	c.t.Helper()
 	ws, err := c.Dial(path, opts...)
 	if err != nil {
+		var he *HandshakeError
+		if errors.As(err, &he) {
+			he.ServerError() // reported here
+		}
 		c.t.Fatalf("wsapitest: connect %s: %v", path, err)
 	}
 	return ws
@@ -197,6 +252,20 @@ func (c *Client) Dial(path string, opts ...DialOption) (*Conn, error) {
 	c.results[id] = results
 	c.mu.Unlock()
 	ws, err := dial(c.t, u, c.timeout, id, opts)
+	var he *HandshakeError
+	if errors.As(err, &he) {
+		// The server reports how the handler ended right after answering.
+		select {
+		case res := <-results:
+			if failure := res.Failure(); failure != nil {
+				he.server = &serverFailure{path: path, err: failure}
+				c.mu.Lock()
+				c.failures = append(c.failures, he.server)
+				c.mu.Unlock()
+			}
+		case <-time.After(c.timeout):
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -3,13 +3,25 @@
 // context; without one, reporting costs a context lookup.
 package testhook
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // Result is how one connection's handler ended.
 type Result struct {
-	Err     error // what the handler returned, nil for a quiet end
+	Err     error // what the handler returned, nil for a quiet end or a deliberate refusal
 	Panic   any   // the recovered panic value, if it panicked
-	Refused bool  // the handshake was refused before the handler ran
+	Refused bool  // the handshake was refused
+}
+
+// Failure returns the handler's failure: its error, or one describing its
+// panic; nil for a quiet end.
+func (r Result) Failure() error {
+	if r.Panic != nil {
+		return fmt.Errorf("handler or dependency panicked: %v", r.Panic)
+	}
+	return r.Err
 }
 
 // Observer receives the result of the connection it was attached to.
