@@ -327,8 +327,8 @@ func (r *runner) hsTargets() []hsTarget {
 		switch c {
 		case "wsapi":
 			ts = append(ts, hsTarget{"wsapi", "wsapi", hsPath}, hsTarget{"wsapi-bare", "wsapi", "/hsbare"})
-		case "gobwas":
-			ts = append(ts, hsTarget{"gobwas", "gobwas", "/hsbare"})
+		case "gobwas-http", "gobwas-zc":
+			ts = append(ts, hsTarget{c, c, "/hsbare"})
 		default:
 			ts = append(ts, hsTarget{c, c, "/echo"})
 		}

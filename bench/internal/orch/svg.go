@@ -8,12 +8,14 @@ import (
 )
 
 var colors = map[string]string{
-	"wsapi-bare": "#af7aa1",
-	"gorilla":    "#4e79a7",
-	"coder":      "#f28e2b",
-	"gws":        "#59a14f",
-	"gobwas":     "#e15759",
-	"epoll":      "#76b7b2",
+	"wsapi-bare":  "#af7aa1",
+	"gorilla":     "#4e79a7",
+	"coder":       "#f28e2b",
+	"gws":         "#59a14f",
+	"gobwas-http": "#e15759",
+	"gobwas-zc":   "#ff9da7",
+	"gobwas":      "#e15759", // the name of gobwas-http in reports before it had two forms
+	"epoll":       "#76b7b2",
 }
 
 type svgGroup struct{ scenario, metric, cell, label string }

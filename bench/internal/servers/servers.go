@@ -6,8 +6,8 @@
 //   - Broadcast sends n text messages of a given size to every subscriber,
 //     through the library's own broadcast path;
 //   - wsapi adds the handshake routes /hs/{room} (a 5-field params struct
-//     and one dependency) and /hsbare, and gobwas adds /hsbare: accept,
-//     read one message, end.
+//     and one dependency) and /hsbare, and both gobwas forms add /hsbare:
+//     accept, read one message, end.
 //
 // Every server listens on 127.0.0.1 only.
 package servers
@@ -22,7 +22,7 @@ import (
 )
 
 // Names lists the contenders, wsapi first.
-var Names = []string{"wsapi", "gorilla", "coder", "gws", "gobwas", "epoll"}
+var Names = []string{"wsapi", "gorilla", "coder", "gws", "gobwas-http", "gobwas-zc", "epoll"}
 
 // Instance is a running server.
 type Instance struct {
@@ -71,8 +71,10 @@ func Start(name string) (*Instance, error) {
 		return startCoder()
 	case "gws":
 		return startGWS()
-	case "gobwas":
-		return startGobwas()
+	case "gobwas-http":
+		return startGobwasHTTP()
+	case "gobwas-zc":
+		return startGobwasZC()
 	case "epoll":
 		return startEpoll()
 	}
