@@ -177,7 +177,7 @@ func LoadReport(path string) (*Report, error) {
 		}
 	}
 	if len(order) == 0 {
-		order = []string{"wsapi", "gorilla", "coder", "gws", "gobwas", "epoll"}
+		order = []string{"wsapi", "gorilla", "coder", "gws", "gobwas-http", "gobwas-zc", "gobwas", "epoll"}
 	}
 	return newReport(saved.Meta, saved.Samples, order), nil
 }
@@ -309,7 +309,7 @@ func (rep *Report) Markdown() string {
 		}
 		fmt.Fprintf(&b, "\n## %s\n", scenarioTitles[sc])
 		if sc == "hs" {
-			b.WriteString("\nwsapi: `wsapi.Route` with a 5-field params struct and one dependency; wsapi-bare: `app.WS`; gobwas: bare `ws.UpgradeHTTP` in an `http.Handler`; the others: their echo route.\n")
+			b.WriteString("\nwsapi: `wsapi.Route` with a 5-field params struct and one dependency; wsapi-bare: `app.WS`; gobwas-http: bare `ws.UpgradeHTTP` in an `http.Handler`; gobwas-zc: `ws.Upgrader` on the raw `net.Conn`, no net/http; the others: their echo route.\n")
 		}
 		for _, md := range metricDefs {
 			if md.Scenario != sc {
@@ -338,6 +338,7 @@ func (rep *Report) Markdown() string {
 			}
 		}
 	}
+	b.WriteString(rep.againstGobwas())
 	b.WriteString(rep.targets())
 	b.WriteString(rep.sanity())
 	if errs := rep.errors(); errs != "" {
@@ -380,7 +381,11 @@ func (rep *Report) errors() string {
 	return b.String()
 }
 
-var peers = []string{"gorilla", "coder", "gws", "gobwas"}
+var peers = []string{"gorilla", "coder", "gws", "gobwas-http", "gobwas-zc"}
+
+// gobwasForms are the two forms of gobwas/ws that the report also uses as
+// bases: every figure is given divided by each (see againstGobwas).
+var gobwasForms = []string{"gobwas-http", "gobwas-zc"}
 
 func verdict(ok bool) string {
 	if ok {
@@ -435,11 +440,13 @@ func (rep *Report) targets() string {
 		}
 	}
 	for _, cell := range rep.Cells["hs"] {
-		if r, ok := rep.Ratio("hs", cell, "conns_per_cpu_s", "gobwas", "wsapi"); ok {
-			lines = append(lines, fmt.Sprintf("| handshake (route with params) per CPU-s ≥ 0.9× bare gobwas | %.2f× | %s |", 1/r, verdict(1/r >= 0.9)))
-		}
-		if r, ok := rep.Ratio("hs", cell, "conns_per_s", "gobwas", "wsapi"); ok {
-			lines = append(lines, fmt.Sprintf("| handshake (route with params) per s (wall) vs bare gobwas | %.2f× | %s |", 1/r, verdict(1/r >= 0.9)))
+		for _, g := range gobwasForms {
+			if r, ok := rep.Ratio("hs", cell, "conns_per_cpu_s", g, "wsapi"); ok {
+				lines = append(lines, fmt.Sprintf("| handshake (route with params) per CPU-s ≥ 0.9× bare %s | %.2f× | %s |", g, 1/r, verdict(1/r >= 0.9)))
+			}
+			if r, ok := rep.Ratio("hs", cell, "conns_per_s", g, "wsapi"); ok {
+				lines = append(lines, fmt.Sprintf("| handshake (route with params) per s (wall) vs bare %s | %.2f× | %s |", g, 1/r, verdict(1/r >= 0.9)))
+			}
 		}
 	}
 	if len(lines) > 0 {
@@ -453,11 +460,12 @@ func (rep *Report) targets() string {
 func (rep *Report) sanity() string {
 	var b strings.Builder
 	const cell = "64 × 32 B text"
-	issueEcho := map[string]float64{"coder": 0.88, "gws": 1.03, "gobwas": 0.82, "epoll": 1.32}
-	issueIdle := map[string]float64{"gorilla": 16.8, "coder": 23.0, "gws": 8.5, "gobwas": 3.7}
+	// The issue measured gobwas through net/http: gobwas-http here.
+	issueEcho := map[string]float64{"coder": 0.88, "gws": 1.03, "gobwas-http": 0.82, "epoll": 1.32}
+	issueIdle := map[string]float64{"gorilla": 16.8, "coder": 23.0, "gws": 8.5, "gobwas-http": 3.7}
 	var rows []string
 	if slices.Contains(rep.Cells["echo"], cell) {
-		for _, c := range []string{"coder", "gws", "gobwas", "epoll", "wsapi"} {
+		for _, c := range []string{"coder", "gws", "gobwas-http", "gobwas-zc", "epoll", "wsapi"} {
 			r, ok := rep.Ratio("echo", cell, "msgs_per_cpu_s", c, "gorilla")
 			if !ok {
 				continue
@@ -470,7 +478,7 @@ func (rep *Report) sanity() string {
 		}
 	}
 	for _, icell := range rep.Cells["idle"] {
-		for _, c := range []string{"gorilla", "coder", "gws", "gobwas", "epoll", "wsapi"} {
+		for _, c := range []string{"gorilla", "coder", "gws", "gobwas-http", "gobwas-zc", "epoll", "wsapi"} {
 			v, ok := rep.Median("idle", icell, "rss_per_conn_kib", c)
 			if !ok {
 				continue
@@ -489,6 +497,53 @@ func (rep *Report) sanity() string {
 	b.WriteString("\n## Harness sanity check against the issue's peer figures\n\n")
 	b.WriteString("| figure | contender | issue | measured |\n|---|---|---:|---:|\n")
 	b.WriteString(strings.Join(rows, "\n") + "\n")
+	return b.String()
+}
+
+// againstGobwas gives every figure of every contender divided by each
+// gobwas form's figure in the same round (medians over rounds), so that the
+// tables above, which divide by wsapi, can also be read against gobwas:
+// through net/http (gobwas-http) and in its zero-copy form (gobwas-zc).
+func (rep *Report) againstGobwas() string {
+	var b strings.Builder
+	for _, sc := range AllScenarios {
+		var forms []string
+		for _, g := range gobwasForms {
+			if slices.Contains(rep.Contenders[sc], g) {
+				forms = append(forms, g)
+			}
+		}
+		if len(forms) == 0 {
+			continue
+		}
+		if b.Len() == 0 {
+			fmt.Fprintf(&b, "\n## Against the two gobwas forms\n\nEach cell: the contender's figure ÷ %s in the same round (median over rounds); above 1 the contender has more of the figure (better for rates, worse for latency and memory).\n", strings.Join(forms, ", then ÷ "))
+		}
+		cs := rep.Contenders[sc]
+		fmt.Fprintf(&b, "\n### %s (÷ %s)\n\n| figure | cell | %s |\n|---|---|%s\n", scenarioTitles[sc], strings.Join(forms, " / ÷ "), strings.Join(cs, " | "), strings.Repeat("---:|", len(cs)))
+		for _, md := range metricDefs {
+			if md.Scenario != sc || md.Pair != "" || strings.Contains(md.Title, "diagnostic") {
+				continue
+			}
+			for _, cell := range rep.Cells[sc] {
+				row, seen := fmt.Sprintf("| %s | %s |", md.Key, cell), false
+				for _, c := range cs {
+					var parts []string
+					for _, g := range forms {
+						if r, ok := rep.Ratio(sc, cell, md.Key, c, g); ok {
+							parts, seen = append(parts, fmt.Sprintf("%.2f", r)), true
+						} else {
+							parts = append(parts, "–")
+						}
+					}
+					row += " " + strings.Join(parts, " / ") + " |"
+				}
+				if seen {
+					b.WriteString(row + "\n")
+				}
+			}
+		}
+	}
 	return b.String()
 }
 

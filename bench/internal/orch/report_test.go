@@ -66,3 +66,25 @@ func TestRotate(t *testing.T) {
 		t.Fatalf("rotate = %v", got)
 	}
 }
+
+// TestAgainstGobwas checks that every figure is also divided by each gobwas
+// form, and that the handshake target names both.
+func TestAgainstGobwas(t *testing.T) {
+	r := &runner{opts: Options{Rounds: 1, Contenders: []string{"wsapi", "gobwas-http", "gobwas-zc"}}, started: time.Now()}
+	for c, v := range map[string]float64{"wsapi": 120, "gobwas-http": 100, "gobwas-zc": 150} {
+		r.samples = append(r.samples, Sample{Scenario: "hs", Cell: "dial, handshake, close", Contender: c, Metrics: map[string]float64{"conns_per_cpu_s": v}})
+	}
+	md := r.report().Markdown()
+	for _, want := range []string{
+		"| conns_per_cpu_s | dial, handshake, close | 1.20 / 0.80 | 1.00 / 0.67 | 1.50 / 1.00 |",
+		"per CPU-s ≥ 0.9× bare gobwas-http | 1.20× | yes |",
+		"per CPU-s ≥ 0.9× bare gobwas-zc | 0.80× | **no** |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "| conns_per_s |") {
+		t.Errorf("a figure nobody measured has a row against gobwas:\n%s", md)
+	}
+}

@@ -116,10 +116,10 @@ func TestBroadcast(t *testing.T) {
 // params accepts a request with a token and refuses one without.
 func TestHandshakeRoutes(t *testing.T) {
 	paths := map[string][]string{
-		"wsapi":  {"/hs/room1?token=t&page=2", "/hsbare"},
+		"wsapi":       {"/hs/room1?token=t&page=2", "/hsbare"},
 		"gobwas-http": {"/hsbare"},
 		"gobwas-zc":   {"/hsbare"},
-		"epoll":  {"/hsbare"},
+		"epoll":       {"/hsbare"},
 	}
 	for name, ps := range paths {
 		in := start(t, name)
