@@ -17,7 +17,7 @@ import (
 
 // Config describes one measurement.
 type Config struct {
-	Mode     string        // echo, idle, bcast or hs
+	Mode     string        // echo, typed, idle, bcast, burst or hs
 	Addr     string        // the server's WebSocket host:port
 	Debug    string        // the server's debug host:port
 	PID      int           // the server's process, for its CPU time
@@ -45,6 +45,8 @@ func Run(cfg Config) (map[string]float64, error) {
 	switch cfg.Mode {
 	case "echo":
 		return Echo(cfg)
+	case "typed":
+		return Typed(cfg)
 	case "idle":
 		return Idle(cfg)
 	case "bcast":

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -42,7 +43,7 @@ func need(t *testing.T, m map[string]float64, keys ...string) {
 // in-process servers (the process measures its own CPU time).
 func TestScenarios(t *testing.T) {
 	pid := os.Getpid()
-	for _, name := range []string{"wsapi", "epoll", "gws"} {
+	for _, name := range []string{"wsapi", "epoll", "gws", "gobwas-zc"} {
 		t.Run(name, func(t *testing.T) {
 			addr, debug := serve(t, name)
 			base := load.Config{Addr: addr, Debug: debug, PID: pid, Warmup: 50 * time.Millisecond, Duration: 150 * time.Millisecond}
@@ -58,6 +59,18 @@ func TestScenarios(t *testing.T) {
 						t.Fatalf("echo (%s client, binary %v): %v", client, bin, err)
 					}
 					need(t, m, "msgs_per_s", "msgs_per_cpu_s", "p50_us", "server_reads_per_msg")
+				}
+			}
+
+			if slices.Contains(servers.TypedNames, name) {
+				for _, client := range []string{"epoll", "goroutines"} {
+					cfg := base
+					cfg.Mode, cfg.Path, cfg.Conns, cfg.Size, cfg.Client = "typed", "/typed", 4, 64, client
+					m, err := load.Run(cfg)
+					if err != nil {
+						t.Fatalf("typed (%s client): %v", client, err)
+					}
+					need(t, m, "msgs_per_s", "msgs_per_cpu_s", "p50_us")
 				}
 			}
 

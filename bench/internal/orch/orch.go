@@ -32,6 +32,8 @@ type Options struct {
 	EchoWarmup  time.Duration
 	EchoDur     time.Duration
 	EchoConns   []int
+	TypedConns  []int
+	TypedSize   int
 	HSDur       time.Duration
 	HSWorkers   int
 	IdleConns   int
@@ -50,7 +52,7 @@ type Options struct {
 }
 
 // AllScenarios lists the scenarios in the order they run.
-var AllScenarios = []string{"echo", "hs", "idle", "bcast"}
+var AllScenarios = []string{"echo", "typed", "hs", "idle", "bcast"}
 
 type runner struct {
 	opts               Options
@@ -66,12 +68,14 @@ type runner struct {
 func Main(args []string) int {
 	o := Options{CommandLine: "go run ./cmd/bench " + strings.Join(args, " ")}
 	fs := flag.NewFlagSet("bench", flag.ExitOnError)
-	scen := fs.String("scenarios", strings.Join(AllScenarios, ","), "scenarios to run: echo,hs,idle,bcast (or none, with -profile)")
+	scen := fs.String("scenarios", strings.Join(AllScenarios, ","), "scenarios to run: "+strings.Join(AllScenarios, ",")+" (or none, with -profile)")
 	cont := fs.String("contenders", strings.Join(servers.Names, ","), "contenders (wsapi is always included: ratios are to it)")
 	fs.IntVar(&o.Rounds, "rounds", 3, "rounds; each round runs every contender once per cell, interleaved")
 	fs.DurationVar(&o.EchoWarmup, "echo-warmup", 300*time.Millisecond, "echo: load before each measuring window")
 	fs.DurationVar(&o.EchoDur, "echo-duration", time.Second, "echo: measuring window")
 	conns := fs.String("echo-conns", "1,64,512", "echo: connection counts")
+	typedConns := fs.String("typed-conns", "1,64", "typed: connection counts")
+	fs.IntVar(&o.TypedSize, "typed-size", 64, "typed: length of the message's text field")
 	fs.DurationVar(&o.HSDur, "hs-duration", 1500*time.Millisecond, "handshake: measuring window")
 	fs.IntVar(&o.HSWorkers, "hs-workers", 32, "handshake: concurrent clients")
 	fs.IntVar(&o.IdleConns, "idle-conns", 9000, "idle: connections")
@@ -93,13 +97,14 @@ func Main(args []string) int {
 		o.EchoWarmup, o.EchoDur, o.HSDur = 100*time.Millisecond, 300*time.Millisecond, 500*time.Millisecond
 		o.IdleConns, o.BcastConns, o.IdleSettle = 2000, 1000, 300*time.Millisecond
 	}
-	for _, s := range strings.Split(*conns, ",") {
-		var n int
-		if _, err := fmt.Sscan(strings.TrimSpace(s), &n); err != nil || n <= 0 {
-			fmt.Fprintf(os.Stderr, "bad -echo-conns %q\n", *conns)
-			return 2
-		}
-		o.EchoConns = append(o.EchoConns, n)
+	var ok bool
+	if o.EchoConns, ok = parseCounts(*conns); !ok {
+		fmt.Fprintf(os.Stderr, "bad -echo-conns %q\n", *conns)
+		return 2
+	}
+	if o.TypedConns, ok = parseCounts(*typedConns); !ok {
+		fmt.Fprintf(os.Stderr, "bad -typed-conns %q\n", *typedConns)
+		return 2
 	}
 	for _, s := range strings.Split(*scen, ",") {
 		s = strings.TrimSpace(s)
@@ -135,6 +140,19 @@ func Main(args []string) int {
 		return write(rep, o.Out)
 	}
 	return run(o)
+}
+
+// parseCounts parses a comma-separated list of positive integers.
+func parseCounts(list string) ([]int, bool) {
+	var out []int
+	for _, s := range strings.Split(list, ",") {
+		var n int
+		if _, err := fmt.Sscan(strings.TrimSpace(s), &n); err != nil || n <= 0 {
+			return nil, false
+		}
+		out = append(out, n)
+	}
+	return out, true
 }
 
 func run(o Options) (code int) {
@@ -190,6 +208,8 @@ func run(o Options) (code int) {
 		switch s {
 		case "echo":
 			err = r.echo()
+		case "typed":
+			err = r.typed()
 		case "hs":
 			err = r.handshake()
 		case "idle":
@@ -310,6 +330,44 @@ func (r *runner) echo() error {
 			}
 		}
 		r.progress("bench: echo round %d/%d in %.0fs", round+1, r.opts.Rounds, time.Since(t).Seconds())
+	}
+	return nil
+}
+
+// only returns the contenders of this run that are in names, in the run's
+// order.
+func (r *runner) only(names []string) []string {
+	var out []string
+	for _, c := range r.opts.Contenders {
+		if slices.Contains(names, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// typed runs the typed-message scenario: like echo, with JSON messages that
+// the server decodes, validates and answers, on the contenders that serve
+// it (servers.TypedNames).
+func (r *runner) typed() error {
+	names := r.only(servers.TypedNames)
+	srv, stop, err := r.startAll(names)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	for round := range r.opts.Rounds {
+		t := time.Now()
+		for k, n := range r.opts.TypedConns {
+			cell := fmt.Sprintf("%d × %d B text", n, r.opts.TypedSize)
+			for _, c := range rotate(names, round+k) {
+				s := srv[c]
+				m, err := r.runLoad(load.Config{Mode: "typed", Addr: s.addr, Debug: s.debug, PID: s.pid, Path: "/typed",
+					Conns: n, Size: r.opts.TypedSize, Warmup: r.opts.EchoWarmup, Duration: r.opts.EchoDur})
+				r.record("typed", cell, c, round, m, err)
+			}
+		}
+		r.progress("bench: typed round %d/%d in %.0fs", round+1, r.opts.Rounds, time.Since(t).Seconds())
 	}
 	return nil
 }

@@ -39,6 +39,11 @@ var metricDefs = []metricDef{
 	{"echo", "p50_us", "Echo: p50 latency", "µs", false, 0, ""},
 	{"echo", "p99_us", "Echo: p99 latency", "µs", false, 0, ""},
 	{"echo", "server_reads_per_msg", "Echo: server read / write system calls per message (diagnostic)", "", false, 1, "server_writes_per_msg"},
+	{"typed", "msgs_per_cpu_s", "Typed: messages per second of server CPU time", "msgs/CPU-s", true, 0, ""},
+	{"typed", "msgs_per_s", "Typed: messages per second (wall clock)", "msgs/s", true, 0, ""},
+	{"typed", "p50_us", "Typed: p50 latency", "µs", false, 0, ""},
+	{"typed", "p99_us", "Typed: p99 latency", "µs", false, 0, ""},
+	{"typed", "server_reads_per_msg", "Typed: server read / write system calls per message (diagnostic)", "", false, 1, "server_writes_per_msg"},
 	{"hs", "conns_per_cpu_s", "Handshake: connections per second of server CPU time", "conns/CPU-s", true, 0, ""},
 	{"hs", "conns_per_s", "Handshake: connections per second (wall clock)", "conns/s", true, 0, ""},
 	{"hs", "server_reads_per_conn", "Handshake: server read / write system calls per connection (diagnostic)", "", false, 1, "server_writes_per_conn"},
@@ -53,6 +58,7 @@ var metricDefs = []metricDef{
 
 var scenarioTitles = map[string]string{
 	"echo":  "Echo",
+	"typed": "Typed messages",
 	"hs":    "Handshake",
 	"idle":  "Idle connections",
 	"bcast": "Broadcast",
@@ -308,6 +314,9 @@ func (rep *Report) Markdown() string {
 			continue
 		}
 		fmt.Fprintf(&b, "\n## %s\n", scenarioTitles[sc])
+		if sc == "typed" {
+			b.WriteString("\nEach connection sends `{\"type\":\"echo\",\"text\":\"…\",\"n\":3}` and waits for `{\"type\":\"echoed\",…}`. wsapi: `wsapi.On` handler and `ws.Serve` (rate limit off); gws: a hand-written `OnMessage` with encoding/json and go-playground/validator.\n")
+		}
 		if sc == "hs" {
 			b.WriteString("\nwsapi: `wsapi.Route` with a 5-field params struct and one dependency; wsapi-bare: `app.WS`; gobwas-http: bare `ws.UpgradeHTTP` in an `http.Handler`; gobwas-zc: `ws.Upgrader` on the raw `net.Conn`, no net/http; the others: their echo route.\n")
 		}

@@ -41,11 +41,14 @@ func (rep *Report) panels() []svgPanel {
 		}
 		ps = append(ps, p)
 	}
-	p := svgPanel{title: "Idle (RSS, heap+stacks), broadcast and handshake", note: "peer ÷ wsapi — rates: above 1 the peer does better; memory: above 1 the peer uses more"}
+	p := svgPanel{title: "Typed messages, idle (RSS, heap+stacks), broadcast and handshake", note: "peer ÷ wsapi — rates: above 1 the peer does better; memory: above 1 the peer uses more"}
 	for _, cell := range rep.Cells["idle"] {
 		p.groups = append(p.groups,
 			svgGroup{"idle", "rss_per_conn_kib", cell, "idle RSS/conn"},
 			svgGroup{"idle", "heap_stack_per_conn_kib", cell, "idle heap+stk/conn"})
+	}
+	for _, cell := range rep.Cells["typed"] {
+		p.groups = append(p.groups, svgGroup{"typed", "msgs_per_cpu_s", cell, "typed " + strings.Fields(cell)[0] + " per CPU-s"})
 	}
 	for _, cell := range rep.Cells["bcast"] {
 		p.groups = append(p.groups,

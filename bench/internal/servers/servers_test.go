@@ -226,3 +226,34 @@ func masked(s string) []byte {
 	wsframe.Mask(b, load.MaskKey, 0)
 	return b
 }
+
+// TestTyped checks the typed route: a valid message is answered with its
+// reply, an invalid one with an error message, and the connection stays
+// open.
+func TestTyped(t *testing.T) {
+	req, reply := load.TypedMessages(16)
+	for _, name := range TypedNames {
+		t.Run(name, func(t *testing.T) {
+			in := start(t, name)
+			c := dial(t, in.Addr, "/typed")
+			for _, m := range []struct{ send, want string }{
+				{string(req), string(reply)},
+				{`{"type":"echo","text":"","n":3}`, `{"type":"error",`},
+				{`{"type":"echo","text":"x","n":-1}`, `{"type":"error",`},
+				{`{"type":"dance"}`, `{"type":"error",`},
+				{string(req), string(reply)},
+			} {
+				if err := c.WriteFrame(wsframe.OpText, []byte(m.send)); err != nil {
+					t.Fatal(err)
+				}
+				op, p, err := c.ReadMessage()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if op != wsframe.OpText || !strings.HasPrefix(string(p), m.want) {
+					t.Fatalf("%s: got opcode %d %s, want %s", m.send, op, p, m.want)
+				}
+			}
+		})
+	}
+}

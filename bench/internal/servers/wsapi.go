@@ -73,6 +73,19 @@ func startWSAPI() (*Instance, error) {
 		return err
 	})
 
+	// The typed scenario: wsapi's typed messages. MessageRate -1 turns off
+	// Serve's per-connection rate limit (100 a second by default), which
+	// the load exceeds by design and which the hand-written gws side lacks.
+	typed := app.WS("/typed", func(ctx context.Context, ws *wsapi.Conn) error {
+		if err := ws.Accept(ctx, nil); err != nil {
+			return err
+		}
+		return ws.Serve(ctx)
+	}).With(&wsapi.EndpointOptions{MessageRate: -1})
+	wsapi.On(typed, "echo", func(ctx context.Context, ws *wsapi.Conn, m TypedEcho) error {
+		return ws.SendJSON(ctx, wsapi.Typed("echoed", TypedReply{Text: m.Text, N: m.N}))
+	})
+
 	addr, stop, err := serveHTTP(app)
 	if err != nil {
 		return nil, err
