@@ -105,3 +105,23 @@ func TestScenarios(t *testing.T) {
 		})
 	}
 }
+
+// TestBurst runs a small chat burst against each contender that serves
+// /chat: small enough for every queue, so every client gets everything.
+func TestBurst(t *testing.T) {
+	for _, name := range servers.BurstNames {
+		t.Run(name, func(t *testing.T) {
+			addr, debug := serve(t, name)
+			cfg := load.Config{Mode: "burst", Addr: addr, Debug: debug, PID: os.Getpid(), Path: "/chat",
+				Conns: 20, Messages: 5, Size: 32, Timeout: 10 * time.Second}
+			m, err := load.Run(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m["complete"] != 1 || m["missing"] != 0 || m["clients_closed"] != 0 || m["deliveries"] != 20*20*5 {
+				t.Fatalf("burst: %v, want every delivery and no client closed", m)
+			}
+			need(t, m, "burst_ms", "deliveries_per_s")
+		})
+	}
+}

@@ -41,6 +41,10 @@ type Options struct {
 	BcastConns  int
 	BcastMsgs   int
 	BcastSize   int
+	BurstConns  int
+	BurstMsgs   int
+	BurstSize   int
+	BurstWait   time.Duration
 	Out         string
 	Profile     bool
 	Quick       bool
@@ -52,7 +56,7 @@ type Options struct {
 }
 
 // AllScenarios lists the scenarios in the order they run.
-var AllScenarios = []string{"echo", "typed", "hs", "idle", "bcast"}
+var AllScenarios = []string{"echo", "typed", "hs", "idle", "bcast", "burst"}
 
 type runner struct {
 	opts               Options
@@ -83,6 +87,10 @@ func Main(args []string) int {
 	fs.IntVar(&o.BcastConns, "bcast-conns", 5000, "broadcast: connections")
 	fs.IntVar(&o.BcastMsgs, "bcast-messages", 100, "broadcast: messages")
 	fs.IntVar(&o.BcastSize, "bcast-size", 64, "broadcast: message size")
+	fs.IntVar(&o.BurstConns, "burst-clients", 1000, "burst: chat clients")
+	fs.IntVar(&o.BurstMsgs, "burst-messages", 5, "burst: messages each client sends at once")
+	fs.IntVar(&o.BurstSize, "burst-size", 32, "burst: message size")
+	fs.DurationVar(&o.BurstWait, "burst-timeout", 60*time.Second, "burst: give up after this")
 	fs.StringVar(&o.Out, "out", "results", "output directory")
 	fs.BoolVar(&o.Profile, "profile", false, "also take CPU profiles of wsapi (echo 64×32 B, handshake) into the output directory")
 	fs.BoolVar(&o.Quick, "quick", false, "one short round with fewer connections (a smoke run, about a minute)")
@@ -96,6 +104,7 @@ func Main(args []string) int {
 		o.Rounds = 1
 		o.EchoWarmup, o.EchoDur, o.HSDur = 100*time.Millisecond, 300*time.Millisecond, 500*time.Millisecond
 		o.IdleConns, o.BcastConns, o.IdleSettle = 2000, 1000, 300*time.Millisecond
+		o.BurstConns = 500
 	}
 	var ok bool
 	if o.EchoConns, ok = parseCounts(*conns); !ok {
@@ -216,6 +225,8 @@ func run(o Options) (code int) {
 			err = r.idle()
 		case "bcast":
 			err = r.broadcast()
+		case "burst":
+			err = r.burst()
 		}
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "bench: %s: %v\n", s, err)
@@ -416,9 +427,14 @@ func (r *runner) handshake() error {
 // fresh runs f against a newly started server of each contender in turn,
 // round by round, so that memory figures start from a clean process.
 func (r *runner) fresh(scenario string, f func(s *server) (map[string]float64, error), cell string) error {
+	return r.freshOf(r.opts.Contenders, scenario, f, cell)
+}
+
+// freshOf is fresh for the contenders names.
+func (r *runner) freshOf(names []string, scenario string, f func(s *server) (map[string]float64, error), cell string) error {
 	for round := range r.opts.Rounds {
 		t := time.Now()
-		for _, c := range rotate(r.opts.Contenders, round) {
+		for _, c := range rotate(names, round) {
 			s, err := r.startServer(c)
 			if err != nil {
 				return err
@@ -446,6 +462,17 @@ func (r *runner) broadcast() error {
 	return r.fresh("bcast", func(s *server) (map[string]float64, error) {
 		return r.runLoad(load.Config{Mode: "bcast", Addr: s.addr, Debug: s.debug, PID: s.pid, Path: "/sub",
 			Conns: r.opts.BcastConns, Messages: r.opts.BcastMsgs, Size: r.opts.BcastSize})
+	}, cell)
+}
+
+// burst runs the chat burst on the contenders that serve it
+// (servers.BurstNames), each on a fresh server.
+func (r *runner) burst() error {
+	o := r.opts
+	cell := fmt.Sprintf("%d clients × %d msgs of %d B", o.BurstConns, o.BurstMsgs, o.BurstSize)
+	return r.freshOf(r.only(servers.BurstNames), "burst", func(s *server) (map[string]float64, error) {
+		return r.runLoad(load.Config{Mode: "burst", Addr: s.addr, Debug: s.debug, PID: s.pid, Path: "/chat",
+			Conns: o.BurstConns, Messages: o.BurstMsgs, Size: o.BurstSize, Timeout: o.BurstWait})
 	}, cell)
 }
 

@@ -55,6 +55,9 @@ func (rep *Report) panels() []svgPanel {
 			svgGroup{"bcast", "deliveries_per_cpu_s", cell, "bcast per CPU-s"},
 			svgGroup{"bcast", "deliveries_per_s", cell, "bcast per s"})
 	}
+	for _, cell := range rep.Cells["burst"] {
+		p.groups = append(p.groups, svgGroup{"burst", "deliveries_per_cpu_s", cell, "burst per CPU-s"})
+	}
 	for _, cell := range rep.Cells["hs"] {
 		p.groups = append(p.groups,
 			svgGroup{"hs", "conns_per_cpu_s", cell, "handshake per CPU-s"},

@@ -87,6 +87,25 @@ func (h *gwsTyped) reply(socket *gws.Conn, v any) {
 	_ = socket.WriteMessage(gws.OpcodeText, out)
 }
 
+// gwsChat is the burst scenario's chat: each message goes to every client
+// through a gws.Broadcaster.
+type gwsChat struct {
+	gws.BuiltinEventHandler
+	conns *gws.ConcurrentMap[*gws.Conn, struct{}]
+}
+
+func (h *gwsChat) OnClose(socket *gws.Conn, err error) { h.conns.Delete(socket) }
+
+func (h *gwsChat) OnMessage(socket *gws.Conn, message *gws.Message) {
+	defer message.Close()
+	b := gws.NewBroadcaster(message.Opcode, message.Bytes())
+	h.conns.Range(func(c *gws.Conn, _ struct{}) bool {
+		_ = b.Broadcast(c)
+		return true
+	})
+	_ = b.Close()
+}
+
 func startGWS() (*Instance, error) {
 	opt := &gws.ServerOption{ReadMaxPayloadSize: 32 << 20}
 	echo := gws.NewUpgrader(gwsEcho{}, opt)
@@ -106,6 +125,16 @@ func startGWS() (*Instance, error) {
 		if err != nil {
 			return
 		}
+		go socket.ReadLoop()
+	})
+	chat := &gwsChat{conns: gws.NewConcurrentMap[*gws.Conn, struct{}]()}
+	chatUp := gws.NewUpgrader(chat, opt)
+	mux.HandleFunc("/chat", func(w http.ResponseWriter, r *http.Request) {
+		socket, err := chatUp.Upgrade(w, r)
+		if err != nil {
+			return
+		}
+		chat.conns.Store(socket, struct{}{})
 		go socket.ReadLoop()
 	})
 	mux.HandleFunc("/sub", func(w http.ResponseWriter, r *http.Request) {
@@ -134,6 +163,7 @@ func startGWS() (*Instance, error) {
 			return nil
 		},
 		count: func() int { return sub.conns.Len() },
+		chat:  func() int { return chat.conns.Len() },
 		stop:  stop,
 	}, nil
 }

@@ -31,6 +31,7 @@ type Instance struct {
 
 	broadcast func(ctx context.Context, payloads [][]byte) error
 	count     func() int
+	chat      func() int // clients on /chat; nil without that route
 	stop      func()
 }
 
@@ -43,6 +44,15 @@ func (in *Instance) Broadcast(ctx context.Context, n, size int) error {
 
 // Subscribers returns how many /sub connections are registered.
 func (in *Instance) Subscribers() int { return in.count() }
+
+// ChatClients returns how many /chat clients are registered, and false when
+// the contender has no /chat route (see BurstNames).
+func (in *Instance) ChatClients() (int, bool) {
+	if in.chat == nil {
+		return 0, false
+	}
+	return in.chat(), true
+}
 
 // Close stops the server.
 func (in *Instance) Close() { in.stop() }
