@@ -1,9 +1,10 @@
 // Command bench compares wsapi with its peers (gorilla/websocket,
-// coder/websocket, lxzan/gws, raw gobwas/ws and a raw-epoll server) behind
-// the same contract: echo, idle connections, broadcast and handshake. See
-// ../../README.md.
+// coder/websocket, lxzan/gws, raw gobwas/ws through net/http and in its
+// zero-copy form, and a raw-epoll server) behind the same contract: echo,
+// typed messages, handshake, idle connections, broadcast and a chat burst.
+// See ../../README.md.
 //
-//	GOWORK=off go run ./cmd/bench          # everything, about 7 minutes
+//	GOWORK=off go run ./cmd/bench          # everything, about 10 minutes
 //	GOWORK=off go run ./cmd/bench -quick   # a smoke run
 //
 // The same binary is the server ("bench server -lib NAME") and the load

@@ -32,21 +32,44 @@ type echoWorker struct {
 
 // Echo opens cfg.Conns connections; each sends a message and waits for its
 // echo, again and again: from one epoll loop on Linux (see echoEpoll), or
-// with cfg.Client "goroutines" from a goroutine per connection. It reports messages per second, per second of
-// server CPU time, and latency percentiles.
+// with cfg.Client "goroutines" from a goroutine per connection. It reports
+// messages per second, per second of server CPU time, and latency
+// percentiles.
 func Echo(cfg Config) (map[string]float64, error) {
 	payload := Payload(cfg.Size, cfg.Binary)
 	op := byte(wsframe.OpText)
 	if cfg.Binary {
 		op = wsframe.OpBinary
 	}
+	return echoLoop(cfg, op, payload, payload)
+}
+
+// TypedMessages returns the typed scenario's message, with a text of size
+// ASCII letters, and the reply the server must send to it.
+func TypedMessages(size int) (req, reply []byte) {
+	text := string(Payload(size, false))
+	req = []byte(`{"type":"echo","text":"` + text + `","n":3}`)
+	reply = []byte(`{"type":"echoed","text":"` + text + `","n":3}`)
+	return req, reply
+}
+
+// Typed is Echo with the typed scenario's JSON messages (TypedMessages):
+// each connection sends one and waits for its reply, again and again.
+func Typed(cfg Config) (map[string]float64, error) {
+	req, reply := TypedMessages(cfg.Size)
+	return echoLoop(cfg, wsframe.OpText, req, reply)
+}
+
+// echoLoop runs the echo load: each connection sends payload in an op
+// frame and waits for want, in a message of the same type.
+func echoLoop(cfg Config, op byte, payload, want []byte) (map[string]float64, error) {
 	frame := wsframe.AppendFrame(nil, op, payload, &MaskKey)
-	conns, err := dialMany(cfg.Addr, cfg.Path, cfg.Conns, max(4096, 2*(cfg.Size+16)))
+	conns, err := dialMany(cfg.Addr, cfg.Path, cfg.Conns, max(4096, 2*(max(len(payload), len(want))+16)))
 	if err != nil {
 		return nil, err
 	}
 	if cfg.Client != "goroutines" && echoEpollAvailable {
-		return echoEpoll(cfg, conns, frame, payload, op)
+		return echoEpoll(cfg, conns, frame, want, op)
 	}
 	var phase atomic.Int32 // 0 warmup, 1 measuring, 2 stopping
 	workers := make([]echoWorker, len(conns))
@@ -66,8 +89,8 @@ func Echo(cfg Config) (map[string]float64, error) {
 					w.err = err
 					return
 				}
-				if gop != op || !bytes.Equal(p, payload) {
-					w.err = fmt.Errorf("bad echo: opcode %d, %d bytes (want %d, %d bytes)", gop, len(p), op, len(payload))
+				if gop != op || !bytes.Equal(p, want) {
+					w.err = fmt.Errorf("bad echo: opcode %d, %d bytes (want %d, %d bytes)", gop, len(p), op, len(want))
 					return
 				}
 				if phase.Load() == 1 {

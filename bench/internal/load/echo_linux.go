@@ -28,11 +28,11 @@ type echoConn struct {
 }
 
 // echoEpoll drives every connection from one goroutine and one epoll
-// instance: each connection has one message in flight, sent again as soon
-// as its echo is complete. It costs the load generator a read and a write
+// instance: each connection has one message (frame) in flight, sent again
+// as soon as its answer, which must be want in an op message, is complete. It costs the load generator a read and a write
 // per message and no goroutine switches, so that the server, not the load
 // generator, is the limit.
-func echoEpoll(cfg Config, conns []*Conn, frame, payload []byte, op byte) (map[string]float64, error) {
+func echoEpoll(cfg Config, conns []*Conn, frame, want []byte, op byte) (map[string]float64, error) {
 	fds, leftovers, err := takeFDs(conns)
 	if err != nil {
 		return nil, err
@@ -46,7 +46,7 @@ func echoEpoll(cfg Config, conns []*Conn, frame, payload []byte, op byte) (map[s
 	byFD := map[int]*echoConn{}
 	ecs := make([]*echoConn, len(fds))
 	for i, fd := range fds {
-		c := &echoConn{fd: fd, buf: make([]byte, max(4096, 2*len(frame)))}
+		c := &echoConn{fd: fd, buf: make([]byte, max(4096, 2*len(frame), 2*(len(want)+16)))}
 		c.w = copy(c.buf, leftovers[i])
 		ecs[i], byFD[fd] = c, c
 		if err := poller.Add(fd, unix.EPOLLIN); err != nil {
@@ -136,15 +136,15 @@ func echoEpoll(cfg Config, conns []*Conn, frame, payload []byte, op byte) (map[s
 						if c.got > 0 {
 							wantOp = wsframe.OpCont
 						}
-						if h.Op != wantOp || c.got+len(p) > len(payload) || !bytes.Equal(p, payload[c.got:c.got+len(p)]) {
-							return fmt.Errorf("bad echo frame: opcode %d, %d bytes at offset %d (want opcode %d, %d bytes)", h.Op, len(p), c.got, op, len(payload))
+						if h.Op != wantOp || c.got+len(p) > len(want) || !bytes.Equal(p, want[c.got:c.got+len(p)]) {
+							return fmt.Errorf("bad echo frame: opcode %d, %d bytes at offset %d (want opcode %d, %d bytes): %.80q", h.Op, len(p), c.got, op, len(want), p)
 						}
 						c.got += len(p)
 						if !h.Fin {
 							continue
 						}
-						if c.got != len(payload) {
-							return fmt.Errorf("short echo: %d of %d bytes", c.got, len(payload))
+						if c.got != len(want) {
+							return fmt.Errorf("short echo: %d of %d bytes", c.got, len(want))
 						}
 						c.got = 0
 						d := time.Since(c.sent)

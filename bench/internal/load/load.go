@@ -17,20 +17,21 @@ import (
 
 // Config describes one measurement.
 type Config struct {
-	Mode     string        // echo, idle, bcast or hs
+	Mode     string        // echo, typed, idle, bcast, burst or hs
 	Addr     string        // the server's WebSocket host:port
 	Debug    string        // the server's debug host:port
 	PID      int           // the server's process, for its CPU time
 	Path     string        // request path (with query)
-	Conns    int           // connections (echo, idle, bcast)
-	Size     int           // message size (echo, bcast)
+	Conns    int           // connections (echo, typed, idle, bcast); clients (burst)
+	Size     int           // message size (echo, bcast, burst); text length (typed)
 	Binary   bool          // echo binary messages instead of text
-	Messages int           // broadcasts (bcast)
+	Messages int           // broadcasts (bcast); messages per client (burst)
 	Workers  int           // concurrent dialers (hs; connection setup elsewhere)
 	Warmup   time.Duration // echo, hs: load before measuring
 	Duration time.Duration // echo, hs: measuring window
 	Settle   time.Duration // idle: wait after connecting before measuring
-	Client   string        // echo: "epoll" (default on Linux) or "goroutines"
+	Client   string        // echo, typed: "epoll" (default on Linux) or "goroutines"
+	Timeout  time.Duration // burst: give up after this (default 60 s)
 }
 
 // Result is what a measurement prints.
@@ -45,10 +46,14 @@ func Run(cfg Config) (map[string]float64, error) {
 	switch cfg.Mode {
 	case "echo":
 		return Echo(cfg)
+	case "typed":
+		return Typed(cfg)
 	case "idle":
 		return Idle(cfg)
 	case "bcast":
 		return Broadcast(cfg)
+	case "burst":
+		return Burst(cfg)
 	case "hs":
 		return Handshakes(cfg)
 	}
@@ -59,7 +64,7 @@ func Run(cfg Config) (map[string]float64, error) {
 func Main(args []string) int {
 	var cfg Config
 	fs := flag.NewFlagSet("load", flag.ExitOnError)
-	fs.StringVar(&cfg.Mode, "mode", "echo", "echo, idle, bcast or hs")
+	fs.StringVar(&cfg.Mode, "mode", "echo", "echo, typed, idle, bcast, burst or hs")
 	fs.StringVar(&cfg.Addr, "addr", "", "server WebSocket host:port")
 	fs.StringVar(&cfg.Debug, "debug", "", "server debug host:port")
 	fs.IntVar(&cfg.PID, "pid", 0, "server pid (for CPU time)")
@@ -67,11 +72,12 @@ func Main(args []string) int {
 	fs.IntVar(&cfg.Conns, "conns", 1, "connections")
 	fs.IntVar(&cfg.Size, "size", 32, "message size")
 	fs.BoolVar(&cfg.Binary, "binary", false, "binary messages")
-	fs.IntVar(&cfg.Messages, "messages", 100, "broadcast messages")
+	fs.IntVar(&cfg.Messages, "messages", 100, "broadcast messages (bcast); messages per client (burst)")
 	fs.IntVar(&cfg.Workers, "workers", 32, "concurrent dialers")
 	fs.DurationVar(&cfg.Warmup, "warmup", 300*time.Millisecond, "warmup")
 	fs.DurationVar(&cfg.Duration, "duration", time.Second, "measuring window")
 	fs.DurationVar(&cfg.Settle, "settle", time.Second, "idle settle time")
+	fs.DurationVar(&cfg.Timeout, "timeout", 60*time.Second, "burst: give up after this")
 	fs.StringVar(&cfg.Client, "client", "epoll", "echo client: epoll (one loop) or goroutines (one per connection)")
 	fs.Parse(args)
 	m, err := Run(cfg)

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -42,7 +43,7 @@ func need(t *testing.T, m map[string]float64, keys ...string) {
 // in-process servers (the process measures its own CPU time).
 func TestScenarios(t *testing.T) {
 	pid := os.Getpid()
-	for _, name := range []string{"wsapi", "epoll", "gws"} {
+	for _, name := range []string{"wsapi", "epoll", "gws", "gobwas-zc"} {
 		t.Run(name, func(t *testing.T) {
 			addr, debug := serve(t, name)
 			base := load.Config{Addr: addr, Debug: debug, PID: pid, Warmup: 50 * time.Millisecond, Duration: 150 * time.Millisecond}
@@ -58,6 +59,18 @@ func TestScenarios(t *testing.T) {
 						t.Fatalf("echo (%s client, binary %v): %v", client, bin, err)
 					}
 					need(t, m, "msgs_per_s", "msgs_per_cpu_s", "p50_us", "server_reads_per_msg")
+				}
+			}
+
+			if slices.Contains(servers.TypedNames, name) {
+				for _, client := range []string{"epoll", "goroutines"} {
+					cfg := base
+					cfg.Mode, cfg.Path, cfg.Conns, cfg.Size, cfg.Client = "typed", "/typed", 4, 64, client
+					m, err := load.Run(cfg)
+					if err != nil {
+						t.Fatalf("typed (%s client): %v", client, err)
+					}
+					need(t, m, "msgs_per_s", "msgs_per_cpu_s", "p50_us")
 				}
 			}
 
@@ -89,6 +102,26 @@ func TestScenarios(t *testing.T) {
 				t.Fatalf("hs: %v", err)
 			}
 			need(t, m, "conns_per_s", "conns_per_cpu_s")
+		})
+	}
+}
+
+// TestBurst runs a small chat burst against each contender that serves
+// /chat: small enough for every queue, so every client gets everything.
+func TestBurst(t *testing.T) {
+	for _, name := range servers.BurstNames {
+		t.Run(name, func(t *testing.T) {
+			addr, debug := serve(t, name)
+			cfg := load.Config{Mode: "burst", Addr: addr, Debug: debug, PID: os.Getpid(), Path: "/chat",
+				Conns: 20, Messages: 5, Size: 32, Timeout: 10 * time.Second}
+			m, err := load.Run(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m["complete"] != 1 || m["missing"] != 0 || m["clients_closed"] != 0 || m["deliveries"] != 20*20*5 {
+				t.Fatalf("burst: %v, want every delivery and no client closed", m)
+			}
+			need(t, m, "burst_ms", "deliveries_per_s")
 		})
 	}
 }

@@ -32,6 +32,8 @@ type Options struct {
 	EchoWarmup  time.Duration
 	EchoDur     time.Duration
 	EchoConns   []int
+	TypedConns  []int
+	TypedSize   int
 	HSDur       time.Duration
 	HSWorkers   int
 	IdleConns   int
@@ -39,6 +41,10 @@ type Options struct {
 	BcastConns  int
 	BcastMsgs   int
 	BcastSize   int
+	BurstConns  int
+	BurstMsgs   int
+	BurstSize   int
+	BurstWait   time.Duration
 	Out         string
 	Profile     bool
 	Quick       bool
@@ -50,7 +56,7 @@ type Options struct {
 }
 
 // AllScenarios lists the scenarios in the order they run.
-var AllScenarios = []string{"echo", "hs", "idle", "bcast"}
+var AllScenarios = []string{"echo", "typed", "hs", "idle", "bcast", "burst"}
 
 type runner struct {
 	opts               Options
@@ -66,12 +72,14 @@ type runner struct {
 func Main(args []string) int {
 	o := Options{CommandLine: "go run ./cmd/bench " + strings.Join(args, " ")}
 	fs := flag.NewFlagSet("bench", flag.ExitOnError)
-	scen := fs.String("scenarios", strings.Join(AllScenarios, ","), "scenarios to run: echo,hs,idle,bcast (or none, with -profile)")
+	scen := fs.String("scenarios", strings.Join(AllScenarios, ","), "scenarios to run: "+strings.Join(AllScenarios, ",")+" (or none, with -profile)")
 	cont := fs.String("contenders", strings.Join(servers.Names, ","), "contenders (wsapi is always included: ratios are to it)")
 	fs.IntVar(&o.Rounds, "rounds", 3, "rounds; each round runs every contender once per cell, interleaved")
 	fs.DurationVar(&o.EchoWarmup, "echo-warmup", 300*time.Millisecond, "echo: load before each measuring window")
 	fs.DurationVar(&o.EchoDur, "echo-duration", time.Second, "echo: measuring window")
 	conns := fs.String("echo-conns", "1,64,512", "echo: connection counts")
+	typedConns := fs.String("typed-conns", "1,64", "typed: connection counts")
+	fs.IntVar(&o.TypedSize, "typed-size", 64, "typed: length of the message's text field")
 	fs.DurationVar(&o.HSDur, "hs-duration", 1500*time.Millisecond, "handshake: measuring window")
 	fs.IntVar(&o.HSWorkers, "hs-workers", 32, "handshake: concurrent clients")
 	fs.IntVar(&o.IdleConns, "idle-conns", 9000, "idle: connections")
@@ -79,6 +87,10 @@ func Main(args []string) int {
 	fs.IntVar(&o.BcastConns, "bcast-conns", 5000, "broadcast: connections")
 	fs.IntVar(&o.BcastMsgs, "bcast-messages", 100, "broadcast: messages")
 	fs.IntVar(&o.BcastSize, "bcast-size", 64, "broadcast: message size")
+	fs.IntVar(&o.BurstConns, "burst-clients", 1000, "burst: chat clients")
+	fs.IntVar(&o.BurstMsgs, "burst-messages", 5, "burst: messages each client sends at once")
+	fs.IntVar(&o.BurstSize, "burst-size", 32, "burst: message size")
+	fs.DurationVar(&o.BurstWait, "burst-timeout", 60*time.Second, "burst: give up after this")
 	fs.StringVar(&o.Out, "out", "results", "output directory")
 	fs.BoolVar(&o.Profile, "profile", false, "also take CPU profiles of wsapi (echo 64×32 B, handshake) into the output directory")
 	fs.BoolVar(&o.Quick, "quick", false, "one short round with fewer connections (a smoke run, about a minute)")
@@ -92,14 +104,16 @@ func Main(args []string) int {
 		o.Rounds = 1
 		o.EchoWarmup, o.EchoDur, o.HSDur = 100*time.Millisecond, 300*time.Millisecond, 500*time.Millisecond
 		o.IdleConns, o.BcastConns, o.IdleSettle = 2000, 1000, 300*time.Millisecond
+		o.BurstConns = 500
 	}
-	for _, s := range strings.Split(*conns, ",") {
-		var n int
-		if _, err := fmt.Sscan(strings.TrimSpace(s), &n); err != nil || n <= 0 {
-			fmt.Fprintf(os.Stderr, "bad -echo-conns %q\n", *conns)
-			return 2
-		}
-		o.EchoConns = append(o.EchoConns, n)
+	var ok bool
+	if o.EchoConns, ok = parseCounts(*conns); !ok {
+		fmt.Fprintf(os.Stderr, "bad -echo-conns %q\n", *conns)
+		return 2
+	}
+	if o.TypedConns, ok = parseCounts(*typedConns); !ok {
+		fmt.Fprintf(os.Stderr, "bad -typed-conns %q\n", *typedConns)
+		return 2
 	}
 	for _, s := range strings.Split(*scen, ",") {
 		s = strings.TrimSpace(s)
@@ -135,6 +149,19 @@ func Main(args []string) int {
 		return write(rep, o.Out)
 	}
 	return run(o)
+}
+
+// parseCounts parses a comma-separated list of positive integers.
+func parseCounts(list string) ([]int, bool) {
+	var out []int
+	for _, s := range strings.Split(list, ",") {
+		var n int
+		if _, err := fmt.Sscan(strings.TrimSpace(s), &n); err != nil || n <= 0 {
+			return nil, false
+		}
+		out = append(out, n)
+	}
+	return out, true
 }
 
 func run(o Options) (code int) {
@@ -190,12 +217,16 @@ func run(o Options) (code int) {
 		switch s {
 		case "echo":
 			err = r.echo()
+		case "typed":
+			err = r.typed()
 		case "hs":
 			err = r.handshake()
 		case "idle":
 			err = r.idle()
 		case "bcast":
 			err = r.broadcast()
+		case "burst":
+			err = r.burst()
 		}
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "bench: %s: %v\n", s, err)
@@ -314,6 +345,44 @@ func (r *runner) echo() error {
 	return nil
 }
 
+// only returns the contenders of this run that are in names, in the run's
+// order.
+func (r *runner) only(names []string) []string {
+	var out []string
+	for _, c := range r.opts.Contenders {
+		if slices.Contains(names, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// typed runs the typed-message scenario: like echo, with JSON messages that
+// the server decodes, validates and answers, on the contenders that serve
+// it (servers.TypedNames).
+func (r *runner) typed() error {
+	names := r.only(servers.TypedNames)
+	srv, stop, err := r.startAll(names)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	for round := range r.opts.Rounds {
+		t := time.Now()
+		for k, n := range r.opts.TypedConns {
+			cell := fmt.Sprintf("%d × %d B text", n, r.opts.TypedSize)
+			for _, c := range rotate(names, round+k) {
+				s := srv[c]
+				m, err := r.runLoad(load.Config{Mode: "typed", Addr: s.addr, Debug: s.debug, PID: s.pid, Path: "/typed",
+					Conns: n, Size: r.opts.TypedSize, Warmup: r.opts.EchoWarmup, Duration: r.opts.EchoDur})
+				r.record("typed", cell, c, round, m, err)
+			}
+		}
+		r.progress("bench: typed round %d/%d in %.0fs", round+1, r.opts.Rounds, time.Since(t).Seconds())
+	}
+	return nil
+}
+
 // hsTarget is a contender of the handshake scenario: a server and a path.
 type hsTarget struct{ name, server, path string }
 
@@ -327,8 +396,8 @@ func (r *runner) hsTargets() []hsTarget {
 		switch c {
 		case "wsapi":
 			ts = append(ts, hsTarget{"wsapi", "wsapi", hsPath}, hsTarget{"wsapi-bare", "wsapi", "/hsbare"})
-		case "gobwas":
-			ts = append(ts, hsTarget{"gobwas", "gobwas", "/hsbare"})
+		case "gobwas-http", "gobwas-zc":
+			ts = append(ts, hsTarget{c, c, "/hsbare"})
 		default:
 			ts = append(ts, hsTarget{c, c, "/echo"})
 		}
@@ -358,9 +427,14 @@ func (r *runner) handshake() error {
 // fresh runs f against a newly started server of each contender in turn,
 // round by round, so that memory figures start from a clean process.
 func (r *runner) fresh(scenario string, f func(s *server) (map[string]float64, error), cell string) error {
+	return r.freshOf(r.opts.Contenders, scenario, f, cell)
+}
+
+// freshOf is fresh for the contenders names.
+func (r *runner) freshOf(names []string, scenario string, f func(s *server) (map[string]float64, error), cell string) error {
 	for round := range r.opts.Rounds {
 		t := time.Now()
-		for _, c := range rotate(r.opts.Contenders, round) {
+		for _, c := range rotate(names, round) {
 			s, err := r.startServer(c)
 			if err != nil {
 				return err
@@ -388,6 +462,17 @@ func (r *runner) broadcast() error {
 	return r.fresh("bcast", func(s *server) (map[string]float64, error) {
 		return r.runLoad(load.Config{Mode: "bcast", Addr: s.addr, Debug: s.debug, PID: s.pid, Path: "/sub",
 			Conns: r.opts.BcastConns, Messages: r.opts.BcastMsgs, Size: r.opts.BcastSize})
+	}, cell)
+}
+
+// burst runs the chat burst on the contenders that serve it
+// (servers.BurstNames), each on a fresh server.
+func (r *runner) burst() error {
+	o := r.opts
+	cell := fmt.Sprintf("%d clients × %d msgs of %d B", o.BurstConns, o.BurstMsgs, o.BurstSize)
+	return r.freshOf(r.only(servers.BurstNames), "burst", func(s *server) (map[string]float64, error) {
+		return r.runLoad(load.Config{Mode: "burst", Addr: s.addr, Debug: s.debug, PID: s.pid, Path: "/chat",
+			Conns: o.BurstConns, Messages: o.BurstMsgs, Size: o.BurstSize, Timeout: o.BurstWait})
 	}, cell)
 }
 

@@ -143,6 +143,9 @@ func (r *runner) runLoad(cfg load.Config) (map[string]float64, error) {
 		"-workers", fmt.Sprint(cfg.Workers), "-warmup", cfg.Warmup.String(),
 		"-duration", cfg.Duration.String(), "-settle", cfg.Settle.String(),
 	}
+	if cfg.Timeout > 0 {
+		args = append(args, "-timeout", cfg.Timeout.String())
+	}
 	cmd := r.command(ctx, r.loadCPU, args...)
 	cmd.Stderr = r.log
 	var out strings.Builder

@@ -3,6 +3,7 @@ package orch
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -31,31 +32,54 @@ type metricDef struct {
 	// Pair, when set, is shown beside Key as "key / pair", without ratios:
 	// a diagnostic, such as read and write system calls.
 	Pair string `json:"pair,omitempty"`
+	// NoRatio shows the medians only: a count, such as missing deliveries,
+	// whose ratio would mean little.
+	NoRatio bool `json:"no_ratio,omitempty"`
+	// Flag names a 0/1 figure of the same samples; a cell where it is 0 in
+	// some rounds says so, such as a burst that did not complete.
+	Flag string `json:"flag,omitempty"`
+}
+
+// ratios says whether the figure is shown with ratios.
+func (md metricDef) ratios() bool {
+	return md.Pair == "" && !md.NoRatio && !strings.Contains(md.Title, "diagnostic")
 }
 
 var metricDefs = []metricDef{
-	{"echo", "msgs_per_cpu_s", "Echo: messages per second of server CPU time", "msgs/CPU-s", true, 0, ""},
-	{"echo", "msgs_per_s", "Echo: messages per second (wall clock)", "msgs/s", true, 0, ""},
-	{"echo", "p50_us", "Echo: p50 latency", "µs", false, 0, ""},
-	{"echo", "p99_us", "Echo: p99 latency", "µs", false, 0, ""},
-	{"echo", "server_reads_per_msg", "Echo: server read / write system calls per message (diagnostic)", "", false, 1, "server_writes_per_msg"},
-	{"hs", "conns_per_cpu_s", "Handshake: connections per second of server CPU time", "conns/CPU-s", true, 0, ""},
-	{"hs", "conns_per_s", "Handshake: connections per second (wall clock)", "conns/s", true, 0, ""},
-	{"hs", "server_reads_per_conn", "Handshake: server read / write system calls per connection (diagnostic)", "", false, 1, "server_writes_per_conn"},
-	{"idle", "rss_per_conn_kib", "Idle: server RSS per connection (after GC and FreeOSMemory)", "KiB", false, 1, ""},
-	{"idle", "rss_gc_per_conn_kib", "Idle: server RSS per connection (after GC only)", "KiB", false, 1, ""},
-	{"idle", "heap_stack_per_conn_kib", "Idle: Go heap + stacks in use per connection", "KiB", false, 1, ""},
-	{"idle", "goroutines_per_conn", "Idle: goroutines per connection (diagnostic)", "", false, 2, ""},
-	{"bcast", "deliveries_per_cpu_s", "Broadcast: deliveries per second of server CPU time", "deliveries/CPU-s", true, 0, ""},
-	{"bcast", "deliveries_per_s", "Broadcast: deliveries per second until every client has every message", "deliveries/s", true, 0, ""},
-	{"bcast", "server_writes_per_delivery", "Broadcast: server write system calls per delivery (diagnostic: below 1 when frames are coalesced)", "", false, 2, ""},
+	{"echo", "msgs_per_cpu_s", "Echo: messages per second of server CPU time", "msgs/CPU-s", true, 0, "", false, ""},
+	{"echo", "msgs_per_s", "Echo: messages per second (wall clock)", "msgs/s", true, 0, "", false, ""},
+	{"echo", "p50_us", "Echo: p50 latency", "µs", false, 0, "", false, ""},
+	{"echo", "p99_us", "Echo: p99 latency", "µs", false, 0, "", false, ""},
+	{"echo", "server_reads_per_msg", "Echo: server read / write system calls per message (diagnostic)", "", false, 1, "server_writes_per_msg", false, ""},
+	{"typed", "msgs_per_cpu_s", "Typed: messages per second of server CPU time", "msgs/CPU-s", true, 0, "", false, ""},
+	{"typed", "msgs_per_s", "Typed: messages per second (wall clock)", "msgs/s", true, 0, "", false, ""},
+	{"typed", "p50_us", "Typed: p50 latency", "µs", false, 0, "", false, ""},
+	{"typed", "p99_us", "Typed: p99 latency", "µs", false, 0, "", false, ""},
+	{"typed", "server_reads_per_msg", "Typed: server read / write system calls per message (diagnostic)", "", false, 1, "server_writes_per_msg", false, ""},
+	{"hs", "conns_per_cpu_s", "Handshake: connections per second of server CPU time", "conns/CPU-s", true, 0, "", false, ""},
+	{"hs", "conns_per_s", "Handshake: connections per second (wall clock)", "conns/s", true, 0, "", false, ""},
+	{"hs", "server_reads_per_conn", "Handshake: server read / write system calls per connection (diagnostic)", "", false, 1, "server_writes_per_conn", false, ""},
+	{"idle", "rss_per_conn_kib", "Idle: server RSS per connection (after GC and FreeOSMemory)", "KiB", false, 1, "", false, ""},
+	{"idle", "rss_gc_per_conn_kib", "Idle: server RSS per connection (after GC only)", "KiB", false, 1, "", false, ""},
+	{"idle", "heap_stack_per_conn_kib", "Idle: Go heap + stacks in use per connection", "KiB", false, 1, "", false, ""},
+	{"idle", "goroutines_per_conn", "Idle: goroutines per connection (diagnostic)", "", false, 2, "", false, ""},
+	{"bcast", "deliveries_per_cpu_s", "Broadcast: deliveries per second of server CPU time", "deliveries/CPU-s", true, 0, "", false, ""},
+	{"bcast", "deliveries_per_s", "Broadcast: deliveries per second until every client has every message", "deliveries/s", true, 0, "", false, ""},
+	{"bcast", "server_writes_per_delivery", "Broadcast: server write system calls per delivery (diagnostic: below 1 when frames are coalesced)", "", false, 2, "", false, ""},
+	{"burst", "burst_ms", "Burst: time until every client has every broadcast (when some never arrive: until the last delivery)", "ms", false, 0, "", false, "complete"},
+	{"burst", "missing", "Burst: deliveries missing", "", false, -1, "", true, ""},
+	{"burst", "clients_closed", "Burst: clients the server closed", "", false, -1, "", true, ""},
+	{"burst", "deliveries_per_cpu_s", "Burst: deliveries per second of server CPU time", "deliveries/CPU-s", true, 0, "", false, ""},
+	{"burst", "server_writes_per_delivery", "Burst: server write system calls per delivery (diagnostic)", "", false, 2, "", false, ""},
 }
 
 var scenarioTitles = map[string]string{
 	"echo":  "Echo",
+	"typed": "Typed messages",
 	"hs":    "Handshake",
 	"idle":  "Idle connections",
 	"bcast": "Broadcast",
+	"burst": "Chat burst",
 }
 
 // Row is one summarized figure.
@@ -177,7 +201,7 @@ func LoadReport(path string) (*Report, error) {
 		}
 	}
 	if len(order) == 0 {
-		order = []string{"wsapi", "gorilla", "coder", "gws", "gobwas", "epoll"}
+		order = []string{"wsapi", "gorilla", "coder", "gws", "gobwas-http", "gobwas-zc", "gobwas", "epoll"}
 	}
 	return newReport(saved.Meta, saved.Samples, order), nil
 }
@@ -267,7 +291,7 @@ func formatNum(v float64, decimals int) string {
 	if math.IsNaN(v) {
 		return "–"
 	}
-	if decimals > 0 || math.Abs(v) < 10 {
+	if decimals >= 0 && (decimals > 0 || math.Abs(v) < 10) { // decimals < 0: a whole number
 		d := max(decimals, 1)
 		if math.Abs(v) < 10 && decimals == 0 {
 			d = 2
@@ -308,8 +332,17 @@ func (rep *Report) Markdown() string {
 			continue
 		}
 		fmt.Fprintf(&b, "\n## %s\n", scenarioTitles[sc])
+		if sc == "typed" {
+			b.WriteString("\nEach connection sends `{\"type\":\"echo\",\"text\":\"…\",\"n\":3}` and waits for `{\"type\":\"echoed\",…}`. wsapi: `wsapi.On` handler and `ws.Serve` (rate limit off); gws: a hand-written `OnMessage` with encoding/json and go-playground/validator.\n")
+		}
+		if sc == "burst" {
+			b.WriteString("\nEvery client sends its messages at once (one write); each message is broadcast to every client, the sender included. wsapi: a `Manager` with its defaults (`NewManager(nil)`: a queue of 256 frames per client, closed with 1013 when full); gorilla: the hub of its examples/chat (a 256-message channel per client, dropped when full); gws: a `Broadcaster` per message (gws's write queues are unbounded).\n")
+			for _, cell := range rep.Cells[sc] {
+				fmt.Fprintf(&b, "\nClose codes the clients received, %s (median over rounds): %s.\n", cell, rep.closeCodes(cell))
+			}
+		}
 		if sc == "hs" {
-			b.WriteString("\nwsapi: `wsapi.Route` with a 5-field params struct and one dependency; wsapi-bare: `app.WS`; gobwas: bare `ws.UpgradeHTTP` in an `http.Handler`; the others: their echo route.\n")
+			b.WriteString("\nwsapi: `wsapi.Route` with a 5-field params struct and one dependency; wsapi-bare: `app.WS`; gobwas-http: bare `ws.UpgradeHTTP` in an `http.Handler`; gobwas-zc: `ws.Upgrader` on the raw `net.Conn`, no net/http; the others: their echo route.\n")
 		}
 		for _, md := range metricDefs {
 			if md.Scenario != sc {
@@ -319,7 +352,7 @@ func (rep *Report) Markdown() string {
 			if !md.Higher {
 				dir = "lower is better"
 			}
-			if md.Pair != "" || strings.Contains(md.Title, "diagnostic") {
+			if !md.ratios() {
 				dir = "medians, no ratios"
 			}
 			unit := ""
@@ -338,6 +371,7 @@ func (rep *Report) Markdown() string {
 			}
 		}
 	}
+	b.WriteString(rep.againstGobwas())
 	b.WriteString(rep.targets())
 	b.WriteString(rep.sanity())
 	if errs := rep.errors(); errs != "" {
@@ -359,15 +393,66 @@ func (rep *Report) cellText(sc, cell string, md metricDef, c string) string {
 		pv, _ := rep.values(sc, cell, c, md.Pair)
 		return s + " / " + formatNum(median(pv), md.decimals)
 	}
-	if c != "wsapi" && !strings.Contains(md.Title, "diagnostic") {
+	if c != "wsapi" && md.ratios() {
 		if r, ok := rep.Ratio(sc, cell, md.Key, c, "wsapi"); ok {
 			s += fmt.Sprintf(" (%.2f)", r)
+		}
+	}
+	if md.Flag != "" {
+		flags, _ := rep.values(sc, cell, c, md.Flag)
+		if z := len(flags) - countTrue(flags); z > 0 {
+			s += fmt.Sprintf(" (incomplete in %d of %d)", z, len(flags))
 		}
 	}
 	if errs > 0 {
 		s += fmt.Sprintf(" [%d err]", errs)
 	}
 	return s
+}
+
+// countTrue counts the non-zero values.
+func countTrue(v []float64) int {
+	n := 0
+	for _, x := range v {
+		if x != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// closeCodes lists, per contender, the close codes the burst's clients
+// received ("closed_<code>" figures; 1006: the connection ended without a
+// close frame), as medians over rounds.
+func (rep *Report) closeCodes(cell string) string {
+	var lines []string
+	for _, c := range rep.Contenders["burst"] {
+		codes := map[string]bool{}
+		for _, s := range rep.Samples {
+			if s.Scenario == "burst" && s.Cell == cell && s.Contender == c {
+				for k := range s.Metrics {
+					if code, ok := strings.CutPrefix(k, "closed_"); ok {
+						codes[code] = true
+					}
+				}
+			}
+		}
+		var parts []string
+		for _, code := range slices.Sorted(maps.Keys(codes)) {
+			v, _ := rep.values("burst", cell, c, "closed_"+code)
+			// A round without this code has no figure for it: count it as 0.
+			rounds, _ := rep.values("burst", cell, c, "missing")
+			for len(v) < len(rounds) {
+				v = append(v, 0)
+			}
+			parts = append(parts, fmt.Sprintf("%s × %s", formatNum(median(v), -1), code))
+		}
+		if len(parts) == 0 {
+			parts = []string{"none"}
+		}
+		lines = append(lines, fmt.Sprintf("%s: %s", c, strings.Join(parts, ", ")))
+	}
+	return strings.Join(lines, "; ")
 }
 
 func (rep *Report) errors() string {
@@ -380,7 +465,11 @@ func (rep *Report) errors() string {
 	return b.String()
 }
 
-var peers = []string{"gorilla", "coder", "gws", "gobwas"}
+var peers = []string{"gorilla", "coder", "gws", "gobwas-http", "gobwas-zc"}
+
+// gobwasForms are the two forms of gobwas/ws that the report also uses as
+// bases: every figure is given divided by each (see againstGobwas).
+var gobwasForms = []string{"gobwas-http", "gobwas-zc"}
 
 func verdict(ok bool) string {
 	if ok {
@@ -435,11 +524,21 @@ func (rep *Report) targets() string {
 		}
 	}
 	for _, cell := range rep.Cells["hs"] {
-		if r, ok := rep.Ratio("hs", cell, "conns_per_cpu_s", "gobwas", "wsapi"); ok {
-			lines = append(lines, fmt.Sprintf("| handshake (route with params) per CPU-s ≥ 0.9× bare gobwas | %.2f× | %s |", 1/r, verdict(1/r >= 0.9)))
+		for _, g := range gobwasForms {
+			if r, ok := rep.Ratio("hs", cell, "conns_per_cpu_s", g, "wsapi"); ok {
+				lines = append(lines, fmt.Sprintf("| handshake (route with params) per CPU-s ≥ 0.9× bare %s | %.2f× | %s |", g, 1/r, verdict(1/r >= 0.9)))
+			}
+			if r, ok := rep.Ratio("hs", cell, "conns_per_s", g, "wsapi"); ok {
+				lines = append(lines, fmt.Sprintf("| handshake (route with params) per s (wall) vs bare %s | %.2f× | %s |", g, 1/r, verdict(1/r >= 0.9)))
+			}
 		}
-		if r, ok := rep.Ratio("hs", cell, "conns_per_s", "gobwas", "wsapi"); ok {
-			lines = append(lines, fmt.Sprintf("| handshake (route with params) per s (wall) vs bare gobwas | %.2f× | %s |", 1/r, verdict(1/r >= 0.9)))
+	}
+	for _, cell := range rep.Cells["burst"] {
+		if flags, _ := rep.values("burst", cell, "wsapi", "complete"); len(flags) > 0 {
+			miss, _ := rep.Median("burst", cell, "missing", "wsapi")
+			closed, _ := rep.Median("burst", cell, "clients_closed", "wsapi")
+			lines = append(lines, fmt.Sprintf("| chat burst (%s) completes with the Manager's defaults | %d of %d rounds; median %s deliveries missing, %s clients closed | %s |",
+				cell, countTrue(flags), len(flags), formatNum(miss, -1), formatNum(closed, -1), verdict(countTrue(flags) == len(flags))))
 		}
 	}
 	if len(lines) > 0 {
@@ -453,11 +552,12 @@ func (rep *Report) targets() string {
 func (rep *Report) sanity() string {
 	var b strings.Builder
 	const cell = "64 × 32 B text"
-	issueEcho := map[string]float64{"coder": 0.88, "gws": 1.03, "gobwas": 0.82, "epoll": 1.32}
-	issueIdle := map[string]float64{"gorilla": 16.8, "coder": 23.0, "gws": 8.5, "gobwas": 3.7}
+	// The issue measured gobwas through net/http: gobwas-http here.
+	issueEcho := map[string]float64{"coder": 0.88, "gws": 1.03, "gobwas-http": 0.82, "epoll": 1.32}
+	issueIdle := map[string]float64{"gorilla": 16.8, "coder": 23.0, "gws": 8.5, "gobwas-http": 3.7}
 	var rows []string
 	if slices.Contains(rep.Cells["echo"], cell) {
-		for _, c := range []string{"coder", "gws", "gobwas", "epoll", "wsapi"} {
+		for _, c := range []string{"coder", "gws", "gobwas-http", "gobwas-zc", "epoll", "wsapi"} {
 			r, ok := rep.Ratio("echo", cell, "msgs_per_cpu_s", c, "gorilla")
 			if !ok {
 				continue
@@ -470,7 +570,7 @@ func (rep *Report) sanity() string {
 		}
 	}
 	for _, icell := range rep.Cells["idle"] {
-		for _, c := range []string{"gorilla", "coder", "gws", "gobwas", "epoll", "wsapi"} {
+		for _, c := range []string{"gorilla", "coder", "gws", "gobwas-http", "gobwas-zc", "epoll", "wsapi"} {
 			v, ok := rep.Median("idle", icell, "rss_per_conn_kib", c)
 			if !ok {
 				continue
@@ -489,6 +589,53 @@ func (rep *Report) sanity() string {
 	b.WriteString("\n## Harness sanity check against the issue's peer figures\n\n")
 	b.WriteString("| figure | contender | issue | measured |\n|---|---|---:|---:|\n")
 	b.WriteString(strings.Join(rows, "\n") + "\n")
+	return b.String()
+}
+
+// againstGobwas gives every figure of every contender divided by each
+// gobwas form's figure in the same round (medians over rounds), so that the
+// tables above, which divide by wsapi, can also be read against gobwas:
+// through net/http (gobwas-http) and in its zero-copy form (gobwas-zc).
+func (rep *Report) againstGobwas() string {
+	var b strings.Builder
+	for _, sc := range AllScenarios {
+		var forms []string
+		for _, g := range gobwasForms {
+			if slices.Contains(rep.Contenders[sc], g) {
+				forms = append(forms, g)
+			}
+		}
+		if len(forms) == 0 {
+			continue
+		}
+		if b.Len() == 0 {
+			fmt.Fprintf(&b, "\n## Against the two gobwas forms\n\nEach cell: the contender's figure ÷ %s in the same round (median over rounds); above 1 the contender has more of the figure (better for rates, worse for latency and memory).\n", strings.Join(forms, ", then ÷ "))
+		}
+		cs := rep.Contenders[sc]
+		fmt.Fprintf(&b, "\n### %s (÷ %s)\n\n| figure | cell | %s |\n|---|---|%s\n", scenarioTitles[sc], strings.Join(forms, " / ÷ "), strings.Join(cs, " | "), strings.Repeat("---:|", len(cs)))
+		for _, md := range metricDefs {
+			if md.Scenario != sc || !md.ratios() {
+				continue
+			}
+			for _, cell := range rep.Cells[sc] {
+				row, seen := fmt.Sprintf("| %s | %s |", md.Key, cell), false
+				for _, c := range cs {
+					var parts []string
+					for _, g := range forms {
+						if r, ok := rep.Ratio(sc, cell, md.Key, c, g); ok {
+							parts, seen = append(parts, fmt.Sprintf("%.2f", r)), true
+						} else {
+							parts = append(parts, "–")
+						}
+					}
+					row += " " + strings.Join(parts, " / ") + " |"
+				}
+				if seen {
+					b.WriteString(row + "\n")
+				}
+			}
+		}
+	}
 	return b.String()
 }
 

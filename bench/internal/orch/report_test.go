@@ -66,3 +66,51 @@ func TestRotate(t *testing.T) {
 		t.Fatalf("rotate = %v", got)
 	}
 }
+
+// TestAgainstGobwas checks that every figure is also divided by each gobwas
+// form, and that the handshake target names both.
+func TestAgainstGobwas(t *testing.T) {
+	r := &runner{opts: Options{Rounds: 1, Contenders: []string{"wsapi", "gobwas-http", "gobwas-zc"}}, started: time.Now()}
+	for c, v := range map[string]float64{"wsapi": 120, "gobwas-http": 100, "gobwas-zc": 150} {
+		r.samples = append(r.samples, Sample{Scenario: "hs", Cell: "dial, handshake, close", Contender: c, Metrics: map[string]float64{"conns_per_cpu_s": v}})
+	}
+	md := r.report().Markdown()
+	for _, want := range []string{
+		"| conns_per_cpu_s | dial, handshake, close | 1.20 / 0.80 | 1.00 / 0.67 | 1.50 / 1.00 |",
+		"per CPU-s ≥ 0.9× bare gobwas-http | 1.20× | yes |",
+		"per CPU-s ≥ 0.9× bare gobwas-zc | 0.80× | **no** |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "| conns_per_s |") {
+		t.Errorf("a figure nobody measured has a row against gobwas:\n%s", md)
+	}
+}
+
+// TestBurstReport checks the burst's flags: an incomplete burst says so,
+// and the close codes are listed.
+func TestBurstReport(t *testing.T) {
+	r := &runner{opts: Options{Rounds: 2, Contenders: []string{"wsapi", "gws"}}, started: time.Now()}
+	const cell = "10 clients × 5 msgs of 32 B"
+	for round := range 2 {
+		r.samples = append(r.samples,
+			Sample{Scenario: "burst", Cell: cell, Contender: "wsapi", Round: round, Metrics: map[string]float64{
+				"burst_ms": 100, "complete": float64(round), "missing": float64(40 * (1 - round)), "clients_closed": float64(2 * (1 - round)), "closed_1013": 2}},
+			Sample{Scenario: "burst", Cell: cell, Contender: "gws", Round: round, Metrics: map[string]float64{
+				"burst_ms": 50, "complete": 1, "missing": 0, "clients_closed": 0}},
+		)
+	}
+	md := r.report().Markdown()
+	for _, want := range []string{
+		"| " + cell + " | 100 (incomplete in 1 of 2) | 50 (0.50) |",
+		"| " + cell + " | 20 | 0 |",
+		"wsapi: 2 × 1013; gws: none.",
+		"completes with the Manager's defaults | 1 of 2 rounds; median 20 deliveries missing, 1 clients closed | **no** |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+}

@@ -8,12 +8,14 @@ import (
 )
 
 var colors = map[string]string{
-	"wsapi-bare": "#af7aa1",
-	"gorilla":    "#4e79a7",
-	"coder":      "#f28e2b",
-	"gws":        "#59a14f",
-	"gobwas":     "#e15759",
-	"epoll":      "#76b7b2",
+	"wsapi-bare":  "#af7aa1",
+	"gorilla":     "#4e79a7",
+	"coder":       "#f28e2b",
+	"gws":         "#59a14f",
+	"gobwas-http": "#e15759",
+	"gobwas-zc":   "#ff9da7",
+	"gobwas":      "#e15759", // the name of gobwas-http in reports before it had two forms
+	"epoll":       "#76b7b2",
 }
 
 type svgGroup struct{ scenario, metric, cell, label string }
@@ -39,16 +41,22 @@ func (rep *Report) panels() []svgPanel {
 		}
 		ps = append(ps, p)
 	}
-	p := svgPanel{title: "Idle (RSS, heap+stacks), broadcast and handshake", note: "peer ÷ wsapi — rates: above 1 the peer does better; memory: above 1 the peer uses more"}
+	p := svgPanel{title: "Typed messages, idle (RSS, heap+stacks), broadcast and handshake", note: "peer ÷ wsapi — rates: above 1 the peer does better; memory: above 1 the peer uses more"}
 	for _, cell := range rep.Cells["idle"] {
 		p.groups = append(p.groups,
 			svgGroup{"idle", "rss_per_conn_kib", cell, "idle RSS/conn"},
 			svgGroup{"idle", "heap_stack_per_conn_kib", cell, "idle heap+stk/conn"})
 	}
+	for _, cell := range rep.Cells["typed"] {
+		p.groups = append(p.groups, svgGroup{"typed", "msgs_per_cpu_s", cell, "typed " + strings.Fields(cell)[0] + " per CPU-s"})
+	}
 	for _, cell := range rep.Cells["bcast"] {
 		p.groups = append(p.groups,
 			svgGroup{"bcast", "deliveries_per_cpu_s", cell, "bcast per CPU-s"},
 			svgGroup{"bcast", "deliveries_per_s", cell, "bcast per s"})
+	}
+	for _, cell := range rep.Cells["burst"] {
+		p.groups = append(p.groups, svgGroup{"burst", "deliveries_per_cpu_s", cell, "burst per CPU-s"})
 	}
 	for _, cell := range rep.Cells["hs"] {
 		p.groups = append(p.groups,

@@ -54,8 +54,12 @@ func startGorilla() (*Instance, error) {
 			}
 		}
 	})
+	hub := newGorillaHub()
+	go hub.run()
+	mux.HandleFunc("/chat", func(w http.ResponseWriter, r *http.Request) { hub.serve(&upgrader, w, r) })
 	addr, stop, err := serveHTTP(mux)
 	if err != nil {
+		close(hub.done)
 		return nil, err
 	}
 	return &Instance{
@@ -71,6 +75,7 @@ func startGorilla() (*Instance, error) {
 			return nil
 		},
 		count: subs.len,
-		stop:  stop,
+		chat:  func() int { return int(hub.n.Load()) },
+		stop:  func() { stop(); close(hub.done) },
 	}, nil
 }

@@ -58,7 +58,8 @@ func Main(args []string) int {
 // DebugHandler serves a server's debug endpoints:
 //
 //	GET  /mem                   heap, stacks and RSS after a GC, as JSON
-//	GET  /count                 registered subscribers
+//	GET  /count                 registered subscribers (of /sub)
+//	GET  /count?route=chat      clients registered on /chat
 //	POST /broadcast?n=&size=    n broadcasts of size bytes to every subscriber
 //	/debug/pprof/...            the standard profiles
 func DebugHandler(in *Instance) http.Handler {
@@ -78,6 +79,15 @@ func DebugHandler(in *Instance) http.Handler {
 		})
 	})
 	mux.HandleFunc("GET /count", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("route") == "chat" {
+			n, ok := in.ChatClients()
+			if !ok {
+				http.Error(w, "no /chat route", http.StatusNotFound)
+				return
+			}
+			fmt.Fprintln(w, n)
+			return
+		}
 		fmt.Fprintln(w, in.Subscribers())
 	})
 	mux.HandleFunc("POST /broadcast", func(w http.ResponseWriter, r *http.Request) {

@@ -6,8 +6,8 @@
 //   - Broadcast sends n text messages of a given size to every subscriber,
 //     through the library's own broadcast path;
 //   - wsapi adds the handshake routes /hs/{room} (a 5-field params struct
-//     and one dependency) and /hsbare, and gobwas adds /hsbare: accept,
-//     read one message, end.
+//     and one dependency) and /hsbare, and both gobwas forms add /hsbare:
+//     accept, read one message, end.
 //
 // Every server listens on 127.0.0.1 only.
 package servers
@@ -22,7 +22,7 @@ import (
 )
 
 // Names lists the contenders, wsapi first.
-var Names = []string{"wsapi", "gorilla", "coder", "gws", "gobwas", "epoll"}
+var Names = []string{"wsapi", "gorilla", "coder", "gws", "gobwas-http", "gobwas-zc", "epoll"}
 
 // Instance is a running server.
 type Instance struct {
@@ -31,6 +31,7 @@ type Instance struct {
 
 	broadcast func(ctx context.Context, payloads [][]byte) error
 	count     func() int
+	chat      func() int // clients on /chat; nil without that route
 	stop      func()
 }
 
@@ -43,6 +44,15 @@ func (in *Instance) Broadcast(ctx context.Context, n, size int) error {
 
 // Subscribers returns how many /sub connections are registered.
 func (in *Instance) Subscribers() int { return in.count() }
+
+// ChatClients returns how many /chat clients are registered, and false when
+// the contender has no /chat route (see BurstNames).
+func (in *Instance) ChatClients() (int, bool) {
+	if in.chat == nil {
+		return 0, false
+	}
+	return in.chat(), true
+}
 
 // Close stops the server.
 func (in *Instance) Close() { in.stop() }
@@ -71,8 +81,10 @@ func Start(name string) (*Instance, error) {
 		return startCoder()
 	case "gws":
 		return startGWS()
-	case "gobwas":
-		return startGobwas()
+	case "gobwas-http":
+		return startGobwasHTTP()
+	case "gobwas-zc":
+		return startGobwasZC()
 	case "epoll":
 		return startEpoll()
 	}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -114,9 +116,10 @@ func TestBroadcast(t *testing.T) {
 // params accepts a request with a token and refuses one without.
 func TestHandshakeRoutes(t *testing.T) {
 	paths := map[string][]string{
-		"wsapi":  {"/hs/room1?token=t&page=2", "/hsbare"},
-		"gobwas": {"/hsbare"},
-		"epoll":  {"/hsbare"},
+		"wsapi":       {"/hs/room1?token=t&page=2", "/hsbare"},
+		"gobwas-http": {"/hsbare"},
+		"gobwas-zc":   {"/hsbare"},
+		"epoll":       {"/hsbare"},
 	}
 	for name, ps := range paths {
 		in := start(t, name)
@@ -176,5 +179,81 @@ func TestEpollHandshakeSplit(t *testing.T) {
 	}
 	if !strings.HasPrefix(string(got), "HTTP/1.1 101 ") || !strings.Contains(string(got), wsframe.AcceptKey(load.Key)) {
 		t.Fatalf("response %q", got)
+	}
+}
+
+// TestGobwasZC checks what the zero-copy gobwas server does by hand: a
+// fragmented message comes back fragmented, a ping is answered, an unknown
+// path is refused and an unmasked frame is a protocol error.
+func TestGobwasZC(t *testing.T) {
+	in := start(t, "gobwas-zc")
+	c := dial(t, in.Addr, "/echo?x=1")
+	var msg []byte
+	msg = append(msg, wsframe.AppendHeader(nil, false, wsframe.OpText, 3, &load.MaskKey)...)
+	msg = append(msg, masked("abc")...)
+	msg = append(msg, wsframe.AppendFrame(nil, wsframe.OpPing, []byte("p"), &load.MaskKey)...)
+	msg = append(msg, wsframe.AppendHeader(nil, true, wsframe.OpCont, 3, &load.MaskKey)...)
+	msg = append(msg, masked("def")...)
+	if _, err := c.NC.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for range 3 {
+		h, p, err := c.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%d/%v/%s", h.Op, h.Fin, p))
+	}
+	if want := []string{"1/false/abc", "10/true/p", "0/true/def"}; !slices.Equal(got, want) {
+		t.Fatalf("frames %q, want %q", got, want)
+	}
+	// A frame without a mask is answered with 1002.
+	if _, err := c.NC.Write(wsframe.AppendFrame(nil, wsframe.OpText, []byte("x"), nil)); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := c.ReadMessage()
+	if ce := (*load.CloseError)(nil); !errors.As(err, &ce) || ce.Code != 1002 {
+		t.Fatalf("after an unmasked frame: %v, want a close frame with 1002", err)
+	}
+	if _, err := load.Dial(in.Addr, "/nope", 4096, 5*time.Second); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Fatalf("unknown path: %v, want a 404 refusal", err)
+	}
+}
+
+func masked(s string) []byte {
+	b := []byte(s)
+	wsframe.Mask(b, load.MaskKey, 0)
+	return b
+}
+
+// TestTyped checks the typed route: a valid message is answered with its
+// reply, an invalid one with an error message, and the connection stays
+// open.
+func TestTyped(t *testing.T) {
+	req, reply := load.TypedMessages(16)
+	for _, name := range TypedNames {
+		t.Run(name, func(t *testing.T) {
+			in := start(t, name)
+			c := dial(t, in.Addr, "/typed")
+			for _, m := range []struct{ send, want string }{
+				{string(req), string(reply)},
+				{`{"type":"echo","text":"","n":3}`, `{"type":"error",`},
+				{`{"type":"echo","text":"x","n":-1}`, `{"type":"error",`},
+				{`{"type":"dance"}`, `{"type":"error",`},
+				{string(req), string(reply)},
+			} {
+				if err := c.WriteFrame(wsframe.OpText, []byte(m.send)); err != nil {
+					t.Fatal(err)
+				}
+				op, p, err := c.ReadMessage()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if op != wsframe.OpText || !strings.HasPrefix(string(p), m.want) {
+					t.Fatalf("%s: got opcode %d %s, want %s", m.send, op, p, m.want)
+				}
+			}
+		})
 	}
 }

@@ -73,6 +73,40 @@ func startWSAPI() (*Instance, error) {
 		return err
 	})
 
+	// The typed scenario: wsapi's typed messages. MessageRate -1 turns off
+	// Serve's per-connection rate limit (100 a second by default), which
+	// the load exceeds by design and which the hand-written gws side lacks.
+	typed := app.WS("/typed", func(ctx context.Context, ws *wsapi.Conn) error {
+		if err := ws.Accept(ctx, nil); err != nil {
+			return err
+		}
+		return ws.Serve(ctx)
+	}).With(&wsapi.EndpointOptions{MessageRate: -1})
+	wsapi.On(typed, "echo", func(ctx context.Context, ws *wsapi.Conn, m TypedEcho) error {
+		return ws.SendJSON(ctx, wsapi.Typed("echoed", TypedReply{Text: m.Text, N: m.N}))
+	})
+
+	// The burst scenario: a chat with the Manager's defaults, on purpose
+	// (the /sub manager above has a larger queue for the bcast scenario).
+	chat := wsapi.NewManager(nil)
+	app.WS("/chat", func(ctx context.Context, ws *wsapi.Conn) error {
+		if err := chat.Connect(ctx, ws); err != nil {
+			return err
+		}
+		defer chat.Disconnect(ws)
+		for {
+			data, err := ws.ReceiveText(ctx)
+			if wsapi.IsDisconnect(err) {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			if err := chat.Broadcast(ctx, data); err != nil {
+				return err
+			}
+		}
+	})
+
 	addr, stop, err := serveHTTP(app)
 	if err != nil {
 		return nil, err
@@ -88,6 +122,7 @@ func startWSAPI() (*Instance, error) {
 			return nil
 		},
 		count: m.Len,
+		chat:  chat.Len,
 		stop:  stop,
 	}, nil
 }

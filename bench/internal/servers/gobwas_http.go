@@ -15,9 +15,10 @@ type gobwasConn struct {
 	c  net.Conn
 }
 
-// startGobwas is the "floor": gobwas/ws as its README shows it, a goroutine
-// per connection with wsutil's helpers, no framework on top.
-func startGobwas() (*Instance, error) {
+// startGobwasHTTP is gobwas/ws as its README's first example shows it:
+// net/http serves the handshake, ws.UpgradeHTTP hijacks the connection, and
+// a goroutine per connection uses wsutil's helpers, no framework on top.
+func startGobwasHTTP() (*Instance, error) {
 	subs := newRegistry[*gobwasConn]()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
