@@ -46,7 +46,7 @@ func startWSAPI() (*Instance, error) {
 		}
 	})
 
-	m := wsapi.NewManager(&wsapi.ManagerOptions{QueueSize: 1024})
+	m := wsapi.NewManager(nil) // the defaults: queues bounded at 1 MiB
 	app.WS("/sub", func(ctx context.Context, ws *wsapi.Conn) error {
 		if err := m.Connect(ctx, ws); err != nil {
 			return err
