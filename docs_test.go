@@ -146,9 +146,13 @@ func readRegion(file, name string) ([]string, error) {
 	if !found {
 		return nil, fmt.Errorf("no region %q in %s", name, file)
 	}
-	// gofmt keeps a blank line between a declaration and the end marker.
+	// gofmt keeps a blank line between a declaration and the end marker,
+	// and a marker above a doc comment needs one below it.
 	for len(region) > 0 && strings.TrimSpace(region[len(region)-1]) == "" {
 		region = region[:len(region)-1]
+	}
+	for len(region) > 0 && strings.TrimSpace(region[0]) == "" {
+		region = region[1:]
 	}
 	return dedent(region), nil
 }

@@ -48,7 +48,7 @@ func Example() {
 		}
 	})
 
-	// In a program: log.Fatal(app.ListenAndServe(ctx, ":8000")). Here, the
+	// In a program: app.ListenAndServe(ctx, ":8000"). Here, the
 	// test client serves the app on a loopback port and talks to it.
 	t := &exampleT{}
 	defer t.done()

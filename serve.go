@@ -22,7 +22,9 @@ const ShutdownTimeout = 10 * time.Second
 //
 //	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 //	defer stop()
-//	log.Fatal(app.ListenAndServe(ctx, ":8000"))
+//	if err := app.ListenAndServe(ctx, ":8000"); err != nil {
+//		log.Fatal(err)
+//	}
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	var active atomic.Int64 // connections with a request in flight
 	srv := &http.Server{

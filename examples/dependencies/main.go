@@ -6,7 +6,9 @@
 //
 // The route /feed/{room} needs a token: browsers send it with
 // new WebSocket(url, ["bearer", token]). Tokens "alice-token" (an admin)
-// and "bob-token" are known. GET /online lists who is connected.
+// and "bob-token" are known, as app state (wsapi.Provide). GET /online lists
+// who is connected; GET /feed/{room}/settings shares the feed's Filters
+// dependency with the WebSocket route.
 //
 //	go run ./examples/dependencies    # then open http://localhost:8000/
 package main
@@ -15,6 +17,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,17 +37,32 @@ import (
 //go:embed index.html
 var page []byte
 
-// account is what a token stands for. A real app would look it up in a
-// database or verify a signed token.
-type account struct {
-	name  string
-	admin bool
+// docs:start state
+// Accounts is what each token stands for: app state, provided to the app
+// with wsapi.Provide and read by dependencies with wsapi.State. A real app
+// would provide a database pool instead.
+type Accounts map[string]Account
+
+// Account is one user's account.
+type Account struct {
+	Name  string
+	Admin bool
 }
 
-var accounts = map[string]account{
-	"alice-token": {name: "alice", admin: true},
-	"bob-token":   {name: "bob"},
+// ErrUnknownToken is what Lookup returns for a token it does not know, as
+// a database driver returns its own "no rows" error.
+var ErrUnknownToken = errors.New("unknown token")
+
+// Lookup returns the account of a token.
+func (a Accounts) Lookup(token string) (Account, error) {
+	acct, ok := a[token]
+	if !ok {
+		return Account{}, ErrUnknownToken
+	}
+	return acct, nil
 }
+
+// docs:end state
 
 // docs:start filters
 // Filters binds typed values from the query string and the headers.
@@ -68,11 +86,11 @@ type User struct {
 }
 
 func (u *User) Resolve(ctx context.Context) error {
-	acct, ok := accounts[u.Token]
-	if !ok {
-		return wsapi.Reject(wsapi.ClosePolicyViolation, "unknown token")
+	acct, err := wsapi.State[Accounts](ctx).Lookup(u.Token) // the app's Accounts
+	if err != nil {
+		return err // ErrUnknownToken: the app's error handler answers it
 	}
-	u.Name, u.Admin = acct.name, acct.admin
+	u.Name, u.Admin = acct.Name, acct.Admin
 	return nil
 }
 
@@ -90,13 +108,15 @@ type Session struct {
 
 func (s *Session) Resolve(ctx context.Context) error {
 	s.From = s.Req.RemoteAddr
-	online.add(s.User.Name)
+	wsapi.State[*Online](ctx).add(s.User.Name)
 	return nil
 }
 
-// Close runs after the handler returns, in reverse order of resolution.
-func (s *Session) Close() {
-	online.remove(s.User.Name)
+// Close runs after the handler returns, in reverse order of resolution. Its
+// ctx carries the app's state, and the connection's end does not cancel it.
+func (s *Session) Close(ctx context.Context) error {
+	wsapi.State[*Online](ctx).remove(s.User.Name)
+	return nil
 }
 
 // docs:end session
@@ -139,6 +159,25 @@ type Feed struct {
 
 func newApp(opts *wsapi.Options) *wsapi.App {
 	app := wsapi.New(opts)
+	// docs:start provide
+	wsapi.Provide(app, Accounts{
+		"alice-token": {Name: "alice", Admin: true},
+		"bob-token":   {Name: "bob"},
+	})
+	wsapi.Provide(app, &Online{users: map[string]int{}})
+	// docs:end provide
+	// docs:start handle-error
+	// An unknown token, wherever it comes from, is refused with a 401
+	// challenge: FastAPI's exception_handlers.
+	wsapi.HandleErrorIs(app, ErrUnknownToken, func(ctx context.Context, ws *wsapi.Conn, err error) error {
+		return &wsapi.RejectError{
+			Code:   wsapi.ClosePolicyViolation,
+			Reason: "unknown token",
+			Status: http.StatusUnauthorized,
+			Header: http.Header{"WWW-Authenticate": {`Bearer realm="feed"`}},
+		}
+	})
+	// docs:end handle-error
 	// docs:start routes
 	wsapi.Route(app, "/feed/{room}", func(ctx context.Context, ws *wsapi.Conn, p *FeedParams) error {
 		if err := ws.Accept(ctx, nil); err != nil {
@@ -168,10 +207,19 @@ func newApp(opts *wsapi.Options) *wsapi.App {
 	})
 	// docs:end routes
 
+	// docs:start http
+	// A plain HTTP route shares the state, and with HTTPRoute the
+	// dependency types: Filters binds and validates here as on /feed/{room}.
 	app.HandleFunc("GET /online", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(online.list())
+		json.NewEncoder(w).Encode(wsapi.State[*Online](r.Context()).list())
 	})
+	wsapi.HTTPRoute(app, "GET /feed/{room}/settings", func(w http.ResponseWriter, r *http.Request, p *SettingsParams) error {
+		w.Header().Set("Content-Type", "application/json")
+		return json.NewEncoder(w).Encode(Feed{Room: p.Room, Limit: p.Filters.Limit, Since: p.Filters.Since,
+			Tags: p.Filters.Tags, Lang: p.Filters.Lang})
+	})
+	// docs:end http
 	app.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(page)
@@ -179,21 +227,26 @@ func newApp(opts *wsapi.Options) *wsapi.App {
 	return app
 }
 
-// presence counts the open connections of each user.
-type presence struct {
+// SettingsParams is what GET /feed/{room}/settings needs: the feed's room
+// and Filters, the same dependency type as the WebSocket route's.
+type SettingsParams struct {
+	Room    string `path:"room" validate:"alphanum,max=20"`
+	Filters Filters
+}
+
+// Online counts the open connections of each user: app state.
+type Online struct {
 	mu    sync.Mutex
 	users map[string]int
 }
 
-var online = &presence{users: map[string]int{}}
-
-func (p *presence) add(name string) {
+func (p *Online) add(name string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.users[name]++
 }
 
-func (p *presence) remove(name string) {
+func (p *Online) remove(name string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.users[name]--; p.users[name] <= 0 {
@@ -201,7 +254,7 @@ func (p *presence) remove(name string) {
 	}
 }
 
-func (p *presence) list() []string {
+func (p *Online) list() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	names := []string{}

@@ -39,6 +39,22 @@ func TestFeedBindsEverything(t *testing.T) {
 	ws.Close()
 }
 
+// TestSettingsShareTheFilters: the HTTP route binds and validates the same
+// Filters dependency as the WebSocket route.
+func TestSettingsShareTheFilters(t *testing.T) {
+	c := wsapitest.New(t, newApp(nil))
+	want := `{"room":"lobby","user":"","limit":5,"since":null,"tags":["go"],"lang":"en"}`
+	if got := body(t, c, "/feed/lobby/settings?limit=5&tag=go"); got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+	resp := c.Get("/feed/lobby/settings?limit=0")
+	got, _ := io.ReadAll(resp.Body)
+	want = `{"detail":[{"loc":["query","limit"],"msg":"limit must be 1 or greater","type":"min"}],"endpoint":"GET /feed/{room}/settings"}`
+	if resp.StatusCode != http.StatusUnprocessableEntity || string(got) != want+"\n" && string(got) != want {
+		t.Fatalf("limit=0: %d %s", resp.StatusCode, got)
+	}
+}
+
 func TestSessionCloseRunsAfterHandler(t *testing.T) {
 	c := wsapitest.New(t, newApp(nil))
 	ws := c.Connect("/feed/lobby", bearer("alice-token"))
@@ -61,14 +77,15 @@ func TestRefusals(t *testing.T) {
 		body   string
 	}{
 		{"/feed/lobby", nil, 422,
-			`{"detail":[{"loc":["protocol","bearer"],"msg":"field required","type":"missing"}]}`},
-		{"/feed/lobby", []wsapitest.DialOption{bearer("nope")}, 403,
+			`{"detail":[{"loc":["protocol","bearer"],"msg":"field required","type":"missing"}],"endpoint":"WS /feed/{room}"}`},
+		{"/feed/lobby", []wsapitest.DialOption{bearer("nope")}, 401,
 			`{"code":1008,"detail":"unknown token"}`},
 		{"/feed/lob-by?limit=0&since=yesterday", []wsapitest.DialOption{bearer("alice-token")}, 422,
 			`{"detail":[` +
 				`{"loc":["query","since"],"msg":"invalid value: parsing time \"yesterday\" as \"2006-01-02T15:04:05Z07:00\": cannot parse \"yesterday\" as \"2006\"","type":"value_error"},` +
 				`{"loc":["query","limit"],"msg":"limit must be 1 or greater","type":"min"},` +
-				`{"loc":["path","room"],"msg":"room can only contain alphanumeric characters","type":"alphanum"}]}`},
+				`{"loc":["path","room"],"msg":"room can only contain alphanumeric characters","type":"alphanum"}],` +
+				`"endpoint":"WS /feed/{room}"}`},
 		{"/admin/ws", []wsapitest.DialOption{bearer("bob-token")}, 403,
 			`{"code":4003,"detail":"admins only"}`},
 	}
@@ -80,6 +97,9 @@ func TestRefusals(t *testing.T) {
 		}
 		if he.StatusCode != tt.status || string(he.Body) != tt.body {
 			t.Errorf("%s: got %d %s\nwant %d %s", tt.path, he.StatusCode, he.Body, tt.status, tt.body)
+		}
+		if got := he.Header.Get("WWW-Authenticate"); (tt.status == 401) != (got == `Bearer realm="feed"`) {
+			t.Errorf("%s: WWW-Authenticate %q", tt.path, got)
 		}
 	}
 	if got := body(t, c, "/online"); got != `[]` {
@@ -108,7 +128,7 @@ func TestRejectAfterAccept(t *testing.T) {
 		t.Fatalf("reason %q", reason)
 	}
 	ws = c.Connect("/feed/lobby?limit=0", bearer("alice-token"))
-	if reason := ws.ExpectClose(wsapi.ClosePolicyViolation); reason != "wsapi: invalid value: query.limit: limit must be 1 or greater" {
+	if reason := ws.ExpectClose(wsapi.ClosePolicyViolation); reason != "wsapi: invalid value for WS /feed/{room}: query.limit: limit must be 1 or greater" {
 		t.Fatalf("reason %q", reason)
 	}
 }

@@ -1,4 +1,7 @@
-// Command quickstart is the README's 15-line echo app.
+// docs:start main
+
+// Command quickstart is a first wsapi program: the echo route of the
+// tutorial's section A, served on :8000 until Ctrl-C.
 package main
 
 import (
@@ -13,7 +16,11 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	log.Fatal(newApp().ListenAndServe(ctx, ":8000"))
+	log.Println("listening on http://localhost:8000 (Ctrl-C to stop)")
+	// Serves until ctx is done, then closes every connection with 1001.
+	if err := newApp().ListenAndServe(ctx, ":8000"); err != nil {
+		log.Fatal(err)
+	}
 }
 
 func newApp() *wsapi.App {
@@ -36,3 +43,5 @@ func newApp() *wsapi.App {
 	// docs:end quickstart
 	return app
 }
+
+// docs:end main

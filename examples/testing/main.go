@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -22,7 +23,20 @@ import (
 	"github.com/wsapi-go/wsapi"
 )
 
-var sessions = map[string]string{"s-alice": "alice", "s-bob": "bob"}
+// Sessions maps session ids to users: app state (wsapi.Provide). The id
+// "s-down" stands for a session store that is down.
+type Sessions map[string]string
+
+// ErrStoreDown is the session store's failure.
+var ErrStoreDown = errors.New("session store unavailable")
+
+// Lookup returns the user of a session, "" for an unknown one.
+func (s Sessions) Lookup(id string) (string, error) {
+	if id == "s-down" {
+		return "", ErrStoreDown
+	}
+	return s[id], nil
+}
 
 // Auth resolves the user from the session cookie.
 type Auth struct {
@@ -31,8 +45,11 @@ type Auth struct {
 }
 
 func (a *Auth) Resolve(ctx context.Context) error {
-	user, ok := sessions[a.Session]
-	if !ok {
+	user, err := wsapi.State[Sessions](ctx).Lookup(a.Session)
+	if err != nil {
+		return fmt.Errorf("looking up the session: %w", err) // 500, logged
+	}
+	if user == "" {
 		return wsapi.Reject(wsapi.ClosePolicyViolation, "invalid session")
 	}
 	a.User = user
@@ -50,7 +67,8 @@ var greetings = map[string]string{"en": "hello %s, welcome to %s", "es": "hola %
 
 // newApp returns the app and the manager that tracks its connections.
 func newApp() (*wsapi.App, *wsapi.Manager) {
-	app := wsapi.New(nil)
+	app := wsapi.New(&wsapi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	wsapi.Provide(app, Sessions{"s-alice": "alice", "s-bob": "bob"})
 	manager := wsapi.NewManager(nil)
 	wsapi.Route(app, "/ws", func(ctx context.Context, ws *wsapi.Conn, p *Params) error {
 		opts := &wsapi.AcceptOptions{}

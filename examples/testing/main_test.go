@@ -72,8 +72,19 @@ func TestRefusedHandshakes(t *testing.T) {
 	if !errors.As(err, &he) || he.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("want a 422, got %v", err)
 	}
-	if got := string(he.Body); got != `{"detail":[{"loc":["cookie","session"],"msg":"field required","type":"missing"}]}` {
+	if got := string(he.Body); got != `{"detail":[{"loc":["cookie","session"],"msg":"field required","type":"missing"}],"endpoint":"WS /ws"}` {
 		t.Fatalf("body %s", got)
+	}
+
+	// A failure on the server before Accept: the client sees a 500, and the
+	// test gets the server's error. Without collecting it, the test would
+	// fail with it, as with Wait after Accept.
+	_, err = c.Dial("/ws", wsapitest.WithCookie("session", "s-down"))
+	if !errors.As(err, &he) || he.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("want a 500, got %v", err)
+	}
+	if !errors.Is(he.ServerError(), ErrStoreDown) {
+		t.Fatalf("server error %v", he.ServerError())
 	}
 }
 
