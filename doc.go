@@ -53,9 +53,18 @@
 // resolved once per connection and shared; a Close method runs after the
 // handler returns, in reverse order of resolution, and Close(ctx) gets a
 // context that keeps the connection's values but is not cancelled by its
-// end (it expires after 10 seconds). Depends adds a
+// end (it expires after 10 seconds). A pointer field shares the
+// connection's one instance; a value field gets a copy. Depends adds a
 // dependency to every route of an app or group; Override replaces one in
-// tests. Fields of type *http.Request and *Conn are filled in.
+// tests. Fields of type *http.Request and *Conn are filled in; unexported
+// struct fields are left alone.
+//
+// What lives as long as the app (a database pool, configuration, a
+// Manager) is app state: Provide stores a value under its type, and
+// State[T] returns it from the ctx of a Resolve method, a handler, or an
+// HTTP request the app serves. HTTPRoute registers a plain HTTP route whose
+// params struct binds and resolves as a WebSocket route's, so one
+// dependency type serves both.
 //
 // All of it runs before the handshake is accepted. Registration inspects the
 // struct once; a wrong declaration (an unsupported type, a misspelt tag, a
@@ -69,7 +78,12 @@
 // "loc", "msg" and "type" as FastAPI does. Browsers cannot read the status
 // of a refused handshake, so Options.RejectAfterAccept accepts instead and
 // closes with the code and reason. After Accept, returning a *RejectError
-// closes the connection with its code.
+// closes the connection with its code. A RejectError may also carry the
+// refusal's headers and its own body (a 401 with WWW-Authenticate, say).
+//
+// Errors that are not yours become refusals or close codes of your choice
+// through error handlers, FastAPI's exception_handlers: HandleError matches
+// an error type, HandleErrorIs a sentinel value such as sql.ErrNoRows.
 //
 // # Messages
 //

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"testing"
@@ -249,4 +250,76 @@ func ExampleOverride() {
 	defer t.done()
 	fmt.Println(wsapitest.New(t, app).Connect("/me").ReceiveText())
 	// Output: hello test-user
+}
+
+// QuotaError is an error type of the app's own, for ExampleHandleError.
+type QuotaError struct{ Limit int }
+
+func (e *QuotaError) Error() string { return fmt.Sprintf("quota of %d exceeded", e.Limit) }
+
+func ExampleHandleError() {
+	app := wsapi.New(nil)
+	// FastAPI's exception_handlers: an error type becomes a close code.
+	wsapi.HandleError(app, func(ctx context.Context, ws *wsapi.Conn, err *QuotaError) error {
+		return wsapi.Reject(wsapi.CloseTryAgainLater, err.Error())
+	})
+	app.WS("/ws", func(ctx context.Context, ws *wsapi.Conn) error {
+		if err := ws.Accept(ctx, nil); err != nil {
+			return err
+		}
+		return fmt.Errorf("sending: %w", &QuotaError{Limit: 3})
+	})
+
+	t := &exampleT{}
+	defer t.done()
+	ws := wsapitest.New(t, app).Connect("/ws")
+	_, _, err := ws.Receive()
+	fmt.Println(err)
+	// Output:
+	// wsapi: connection closed: 1013 (try again later) "quota of 3 exceeded"
+}
+
+// Greeting is app state for ExampleProvide.
+type Greeting string
+
+func ExampleProvide() {
+	app := wsapi.New(nil)
+	wsapi.Provide(app, Greeting("hello")) // FastAPI's app.state, typed
+	app.WS("/ws", func(ctx context.Context, ws *wsapi.Conn) error {
+		if err := ws.Accept(ctx, nil); err != nil {
+			return err
+		}
+		return ws.SendText(ctx, string(wsapi.State[Greeting](ctx)))
+	})
+
+	t := &exampleT{}
+	defer t.done()
+	ws := wsapitest.New(t, app).Connect("/ws")
+	fmt.Println(ws.ReceiveText())
+	// Output:
+	// hello
+}
+
+func ExampleHTTPRoute() {
+	type Params struct {
+		ID   int    `path:"id" validate:"min=1"`
+		Lang string `query:"lang" default:"en"`
+	}
+	app := wsapi.New(nil)
+	wsapi.HTTPRoute(app, "GET /items/{id}", func(w http.ResponseWriter, r *http.Request, p *Params) error {
+		_, err := fmt.Fprintf(w, "item %d in %s", p.ID, p.Lang)
+		return err
+	})
+
+	t := &exampleT{}
+	defer t.done()
+	c := wsapitest.New(t, app)
+	for _, path := range []string{"/items/7?lang=es", "/items/0"} {
+		resp := c.Get(path)
+		body, _ := io.ReadAll(resp.Body)
+		fmt.Println(resp.StatusCode, string(body))
+	}
+	// Output:
+	// 200 item 7 in es
+	// 422 {"detail":[{"loc":["path","id"],"msg":"id must be 1 or greater","type":"min"}],"endpoint":"GET /items/{id}"}
 }
