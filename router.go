@@ -105,7 +105,8 @@ func (g *Group) replay(t *Group) {
 // Use adds middleware to the router. Middleware runs outermost first, app
 // before group, and sees the handshake request; it must pass the
 // ResponseWriter on unchanged or wrapped with an Unwrap method, so that the
-// connection can be taken over.
+// connection can be taken over. Headers it sets on the ResponseWriter are
+// sent with the 101 response too (see AcceptOptions.Header).
 func (g *Group) Use(mw ...func(http.Handler) http.Handler) {
 	if g.app == nil {
 		g.pending = append(g.pending, func(t *Group) { t.Use(mw...) })

@@ -12,7 +12,8 @@ import (
 // lives as long as the app (a database pool, configuration, a Manager)
 // instead of keeping it in package variables or closures. There is one
 // value per type: a second Provide of the same T replaces the first; give
-// two values of one type distinct named types. Provide before serving.
+// two values of one type types of their own (type Primary struct{ *sql.DB }).
+// Provide before serving.
 //
 //	wsapi.Provide(app, db)      // a *sql.DB
 //	wsapi.Provide(app, manager) // a *wsapi.Manager
@@ -41,8 +42,9 @@ func Provide[T any](app *App, v T) {
 //	}
 //
 // It panics when no T was provided, or ctx does not come from the app: a
-// programming error, as a misspelt route is. In a handler or dependency, the
-// panic refuses or closes that one connection and is logged.
+// programming error, which the first test to reach the call reveals. In a
+// handler or dependency, the panic refuses or closes that one connection
+// and is logged.
 func State[T any](ctx context.Context) T {
 	t := reflect.TypeFor[T]()
 	a, _ := ctx.Value(appKey{}).(*App)
