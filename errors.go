@@ -197,10 +197,11 @@ type FieldError struct {
 // can answer it.
 type ValidationError struct {
 	Errors []FieldError `json:"detail"`
-	// Endpoint names the route whose handshake failed, as "WS " or "GET "
-	// followed by its full pattern, such as "WS /sub/ws/{item_id}"; empty
-	// for a message.
-	Endpoint string `json:"endpoint,omitempty"`
+	// Endpoint names the route whose handshake or request failed, as "WS "
+	// or an HTTP method followed by its full pattern, such as
+	// "WS /sub/ws/{item_id}"; empty for a message. The 422 body carries it
+	// as "endpoint".
+	Endpoint string `json:"-"`
 }
 
 // Error lists each failing value as "source.name: message".
