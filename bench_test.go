@@ -273,7 +273,7 @@ func BenchmarkBroadcast(b *testing.B) {
 			}
 			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
 			for _, c := range conns {
-				c.finish(&Disconnect{Code: CloseGoingAway})
+				c.finish(&DisconnectError{Code: CloseGoingAway})
 			}
 		})
 	}

@@ -19,7 +19,7 @@ const (
 // closeHandshake sends a close frame with code and reason and waits for the
 // peer's close frame, then ends the connection.
 func (c *Conn) closeHandshake(code CloseCode, reason string) {
-	rec := &Disconnect{Code: code, Reason: reason}
+	rec := &DisconnectError{Code: code, Reason: reason}
 	switch err := c.writeClose(rec, true); err {
 	case nil:
 		c.awaitPeerClose(rec)
@@ -38,7 +38,7 @@ func (c *Conn) closeHandshake(code CloseCode, reason string) {
 // socket's owner reads it; when nobody owns the socket, or once its owner
 // gives it back, awaitPeerClose takes the socket and reads (discarding data
 // messages) itself.
-func (c *Conn) awaitPeerClose(rec *Disconnect) {
+func (c *Conn) awaitPeerClose(rec *DisconnectError) {
 	deadline := time.Now().Add(closeTimeout)
 	timer := time.NewTimer(closeTimeout)
 	defer timer.Stop()
@@ -67,7 +67,7 @@ func (c *Conn) awaitPeerClose(rec *Disconnect) {
 
 // peerClosed handles the peer's close frame carrying d: the answer to our
 // close frame, or the peer closing first, which we answer with its code.
-func (c *Conn) peerClosed(d *Disconnect) {
+func (c *Conn) peerClosed(d *DisconnectError) {
 	if !c.localClose.Load() {
 		err := c.writeFrame(context.Background(), ws.OpClose, closePayload(d.Code, ""), d, false)
 		if err != errAfterClose || !c.localClose.Load() {
@@ -82,7 +82,7 @@ func (c *Conn) peerClosed(d *Disconnect) {
 // with code and reason, lets the peer read it, and closes the socket. It is
 // called by the goroutine holding the read token.
 func (c *Conn) fail(code CloseCode, reason string) {
-	rec := &Disconnect{Code: code, Reason: truncateReason(reason)}
+	rec := &DisconnectError{Code: code, Reason: truncateReason(reason)}
 	switch c.writeClose(rec, true) {
 	case nil:
 		c.linger()

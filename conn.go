@@ -110,10 +110,10 @@ type Conn struct {
 	fmu       sync.Mutex // guards finishers
 	finishers []func()   // run once the connection is over; nil after that
 
-	closing    atomic.Pointer[Disconnect] // the record sent with our close frame
+	closing    atomic.Pointer[DisconnectError] // the record sent with our close frame
 	localClose atomic.Bool                // this side sent the first close frame
 	closeOnce  sync.Once
-	closeErr   atomic.Pointer[Disconnect] // why the connection ended; set once
+	closeErr   atomic.Pointer[DisconnectError] // why the connection ended; set once
 	done       chan struct{}              // closed when the connection is over
 
 	hk housekeeping // the housekeeper's notes; touched only by it
@@ -136,7 +136,7 @@ func newConn(a *App, rt *route, w http.ResponseWriter, r *http.Request) *Conn {
 }
 
 // Context returns the connection's context: it carries the values of the
-// handshake request's context and is cancelled, with a *Disconnect as its
+// handshake request's context and is cancelled, with a *DisconnectError as its
 // cause, when the connection ends, even if the handler never reads, and when
 // the app shuts down. It is the ctx the handler receives.
 func (c *Conn) Context() context.Context { return c.ctx }
@@ -231,7 +231,7 @@ func (c *Conn) Accept(ctx context.Context, opts *AcceptOptions) error {
 	if err != nil {
 		// The upgrader has answered the client with an HTTP error.
 		c.nc = nc
-		c.finish(&Disconnect{Code: CloseAbnormalClosure, Reason: "handshake failed"})
+		c.finish(&DisconnectError{Code: CloseAbnormalClosure, Reason: "handshake failed"})
 		return fmt.Errorf("wsapi: Accept: %w", err)
 	}
 	c.nc = nc
@@ -314,12 +314,12 @@ func (c *Conn) Close(code CloseCode, reason string) error {
 	return nil
 }
 
-// closed returns the *Disconnect that ended the connection, or nil.
-func (c *Conn) closed() *Disconnect { return c.closeErr.Load() }
+// closed returns the *DisconnectError that ended the connection, or nil.
+func (c *Conn) closed() *DisconnectError { return c.closeErr.Load() }
 
 // finish ends the connection with d: it closes the socket, cancels the
 // context and unregisters the connection. Only the first call counts.
-func (c *Conn) finish(d *Disconnect) {
+func (c *Conn) finish(d *DisconnectError) {
 	c.closeOnce.Do(func() {
 		c.closeErr.Store(d)
 		c.state.Store(int32(StateClosed))
@@ -351,7 +351,7 @@ func (c *Conn) onFinish(f func()) bool {
 	return true
 }
 
-// ctxErr returns why a call gave up on its done ctx: the *Disconnect once
+// ctxErr returns why a call gave up on its done ctx: the *DisconnectError once
 // the connection has ended (ctx may be the connection's own, which the end
 // cancels, or derived from it), ctx.Err() otherwise.
 func (c *Conn) ctxErr(ctx context.Context) error {
@@ -373,5 +373,5 @@ func (c *Conn) errClosed() error {
 	if c.State() == StateConnecting {
 		return errors.New("wsapi: connection not accepted yet: call Accept first")
 	}
-	return &Disconnect{Code: CloseAbnormalClosure}
+	return &DisconnectError{Code: CloseAbnormalClosure}
 }

@@ -63,7 +63,8 @@ func TestMessageKinds(t *testing.T) {
 			return err
 		}
 		for {
-			item, err := wsapi.ReceiveAs[Item](ctx, ws)
+			var item Item
+			err := ws.ReceiveJSON(ctx, &item)
 			var ve *wsapi.ValidationError
 			if errors.As(err, &ve) {
 				if err := ws.SendJSON(ctx, ve); err != nil { // answer and keep going
@@ -192,7 +193,7 @@ func TestHandlerEndings(t *testing.T) {
 	app.WS("/disconnect", func(ctx context.Context, ws *wsapi.Conn) error {
 		ws.Accept(ctx, nil)
 		_, err := ws.ReceiveText(ctx)
-		var d *wsapi.Disconnect
+		var d *wsapi.DisconnectError
 		if errors.As(err, &d) {
 			ended <- fmt.Sprintf("%d %s", d.Code, d.Reason)
 		}
@@ -280,9 +281,9 @@ func TestContextCancelledWhenPeerLeavesAndHandlerNeverReads(t *testing.T) {
 	ws.CloseWith(wsapi.CloseGoingAway, "bye")
 	select {
 	case err := <-cause:
-		var d *wsapi.Disconnect
+		var d *wsapi.DisconnectError
 		if !errors.As(err, &d) || d.Code != wsapi.CloseGoingAway || d.Reason != "bye" {
-			t.Fatalf("cause %v, want the peer's Disconnect", err)
+			t.Fatalf("cause %v, want the peer's DisconnectError", err)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("ctx was not cancelled after the peer closed")

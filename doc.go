@@ -18,7 +18,7 @@
 //		for {
 //			data, err := ws.ReceiveText(ctx)
 //			if err != nil {
-//				return err // a *wsapi.Disconnect ends the handler quietly
+//				return err // a *wsapi.DisconnectError ends the handler quietly
 //			}
 //			if err := ws.SendText(ctx, "Message text was: "+data); err != nil {
 //				return err
@@ -95,14 +95,14 @@
 // without HTML escaping. ReceiveFunc lends each message from a reused
 // buffer, so an echo or a relay of large messages allocates nothing.
 //
-// On a route with typed messages (On, Emits), Conn.Serve dispatches each
+// On a route with typed messages (On, Emits), Conn.Dispatch dispatches each
 // JSON message on its "type" field to its handler, validates it, and
 // answers a bad one with an error message without closing.
 //
 // # Disconnects and close codes
 //
 // Once the connection has ended, every Receive and Send method returns a
-// *Disconnect carrying the close code and reason (FastAPI's
+// *DisconnectError carrying the close code and reason (FastAPI's
 // WebSocketDisconnect); IsDisconnect tests for it. A handler that returns
 // nil closes with CloseNormalClosure (1000); one that returns another error,
 // or panics, is logged and closes with CloseInternalServerError (1011),
@@ -114,7 +114,7 @@
 //
 // # Broadcasting
 //
-// Manager is the tutorial's ConnectionManager: Connect, Disconnect,
+// Manager is the tutorial's ConnectionManager: Connect, DisconnectError,
 // Broadcast, rooms and audiences. A broadcast encodes its frame once and
 // queues it for each client; each connection drains its own queue, bounded
 // in bytes (1 MiB by default), so a burst of thousands of messages reaches

@@ -29,7 +29,7 @@ type errorHandler struct {
 // that handlers, dependencies' Resolve methods and HTTPRoute handlers
 // return on app's routes: FastAPI's exception_handlers={CustomError:
 // handler}. Handlers are tried in the order they were registered; the first
-// that matches is used. A *Disconnect is a normal end and never reaches a
+// that matches is used. A *DisconnectError is a normal end and never reaches a
 // handler; a panic neither. Register handlers before serving.
 //
 //	wsapi.HandleError(app, func(ctx context.Context, ws *wsapi.Conn, err *QuotaError) error {

@@ -70,38 +70,38 @@ func (c CloseCode) sendable() bool {
 	return false
 }
 
-// Disconnect reports that the connection is over: the peer closed it, the
+// DisconnectError reports that the connection is over: the peer closed it, the
 // server closed it, or the network dropped it. Every Receive and Send method
-// returns a *Disconnect once the connection has ended; it is FastAPI's
-// WebSocketDisconnect. A handler that returns a *Disconnect ends quietly.
+// returns a *DisconnectError once the connection has ended; it is FastAPI's
+// WebSocketDisconnect. A handler that returns a *DisconnectError ends quietly.
 //
 // Code is the code of the close frame that ended the connection: the peer's
 // code when the peer closed first (CloseNoStatusReceived when its close frame
 // carried none), the server's code when the server closed first, and
 // CloseAbnormalClosure when the TCP connection ended without a close frame.
-type Disconnect struct {
+type DisconnectError struct {
 	Code   CloseCode
 	Reason string
 }
 
 // Error describes the end of the connection with its code and reason.
-func (d *Disconnect) Error() string {
+func (d *DisconnectError) Error() string {
 	if d.Reason == "" {
 		return "wsapi: connection closed: " + d.Code.String()
 	}
 	return fmt.Sprintf("wsapi: connection closed: %s %q", d.Code, d.Reason)
 }
 
-// IsDisconnect reports whether err, or an error it wraps, is a *Disconnect.
+// IsDisconnect reports whether err, or an error it wraps, is a *DisconnectError.
 func IsDisconnect(err error) bool {
-	var d *Disconnect
+	var d *DisconnectError
 	return errors.As(err, &d)
 }
 
-// CloseStatus returns the close code of the *Disconnect or *RejectError in
+// CloseStatus returns the close code of the *DisconnectError or *RejectError in
 // err's chain, or -1 when there is none.
 func CloseStatus(err error) CloseCode {
-	var d *Disconnect
+	var d *DisconnectError
 	if errors.As(err, &d) {
 		return d.Code
 	}

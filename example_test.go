@@ -41,7 +41,7 @@ func Example() {
 		for {
 			data, err := ws.ReceiveText(ctx)
 			if err != nil {
-				return err // a *wsapi.Disconnect ends the handler quietly
+				return err // a *wsapi.DisconnectError ends the handler quietly
 			}
 			if err := ws.SendText(ctx, "Message text was: "+data); err != nil {
 				return err
@@ -116,20 +116,15 @@ func ExampleApp_WS() {
 		if err := ws.Accept(ctx, nil); err != nil {
 			return err
 		}
-		for msg, err := range ws.Messages(ctx) { // ends quietly on disconnect
+		for {
+			t, data, err := ws.Receive(ctx)
 			if err != nil {
-				return err
+				return err // a *wsapi.DisconnectError ends the handler quietly
 			}
-			if msg.Type == wsapi.MessageBinary {
-				err = ws.SendBytes(ctx, msg.Data)
-			} else {
-				err = ws.SendText(ctx, string(msg.Data))
-			}
-			if err != nil {
+			if err := ws.Send(ctx, t, data); err != nil { // text as text, binary as binary
 				return err
 			}
 		}
-		return nil
 	})
 	app.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "<!DOCTYPE html><title>client</title>")

@@ -148,16 +148,16 @@ func serveInput(t testing.TB, in []byte, limit int64) ([]refMessage, CloseCode) 
 		data = bytes.Clone(data)
 		c.endReceive()
 		if err != nil {
-			var d *Disconnect
+			var d *DisconnectError
 			if !errors.As(err, &d) {
-				t.Fatalf("read ended with %v, want a *Disconnect", err)
+				t.Fatalf("read ended with %v, want a *DisconnectError", err)
 			}
 			code = d.Code
 			break
 		}
 		got = append(got, refMessage{op, string(data)})
 	}
-	c.finish(&Disconnect{Code: CloseAbnormalClosure})
+	c.finish(&DisconnectError{Code: CloseAbnormalClosure})
 	cli.Close()
 	wg.Wait()
 	return got, code

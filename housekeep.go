@@ -223,7 +223,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		a.reg.mu.Lock()
 		for c := range a.reg.conns {
-			go c.finish(&Disconnect{Code: CloseGoingAway, Reason: "server shutting down"})
+			go c.finish(&DisconnectError{Code: CloseGoingAway, Reason: "server shutting down"})
 		}
 		a.reg.mu.Unlock()
 		return ctx.Err()

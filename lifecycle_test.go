@@ -122,9 +122,9 @@ func TestWriteTimeoutDropsAStuckClient(t *testing.T) {
 	ws := c.Connect("/flood") // and never reads
 	select {
 	case err := <-result:
-		var d *wsapi.Disconnect
+		var d *wsapi.DisconnectError
 		if !errors.As(err, &d) || d.Code != wsapi.CloseAbnormalClosure || d.Reason != "write timeout" {
-			t.Fatalf("SendText returned %v, want a 1006 Disconnect for the write timeout", err)
+			t.Fatalf("SendText returned %v, want a 1006 DisconnectError for the write timeout", err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("a client that never reads held the sender for 10s")
@@ -173,7 +173,7 @@ func TestSendAfterTheEndReturnsDisconnect(t *testing.T) {
 	ws := c.Connect("/ws")
 	ws.CloseWith(wsapi.CloseGoingAway, "bye")
 	if err := <-got; wsapi.CloseStatus(err) != wsapi.CloseGoingAway {
-		t.Fatalf("SendText after the end: %v, want the peer's *Disconnect", err)
+		t.Fatalf("SendText after the end: %v, want the peer's *DisconnectError", err)
 	}
 }
 
@@ -188,7 +188,8 @@ func TestBackgroundReaderHandsOverMessages(t *testing.T) {
 			return err
 		}
 		<-resume // busy elsewhere: not reading
-		for msg, err := range ws.Texts(ctx) {
+		for {
+			msg, err := ws.ReceiveText(ctx)
 			if err != nil {
 				return err
 			}
@@ -196,7 +197,6 @@ func TestBackgroundReaderHandsOverMessages(t *testing.T) {
 				return err
 			}
 		}
-		return nil
 	})
 	c := wsapitest.New(t, app)
 	ws := c.Connect("/ws")

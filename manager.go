@@ -188,7 +188,7 @@ func (m *Manager) Connect(ctx context.Context, ws *Conn, rooms ...string) error 
 	return nil
 }
 
-// Disconnect removes ws from the manager and from every room. It does not
+// DisconnectError removes ws from the manager and from every room. It does not
 // close the connection. Calling it again does nothing.
 func (m *Manager) Disconnect(ws *Conn) {
 	m.mu.Lock()
@@ -301,11 +301,6 @@ func (m *Manager) BroadcastBytes(ctx context.Context, b []byte) error {
 // as Broadcast does; it also fails when v cannot be encoded.
 func (m *Manager) BroadcastJSON(ctx context.Context, v any) error {
 	return m.all().BroadcastJSON(ctx, v)
-}
-
-// BroadcastTo sends text to every connection in room, on every process.
-func (m *Manager) BroadcastTo(ctx context.Context, room, text string) error {
-	return m.Room(room).Broadcast(ctx, text)
 }
 
 // Room returns the audience of one room.

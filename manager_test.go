@@ -27,14 +27,15 @@ func roomApp(m *wsapi.Manager) *wsapi.App {
 		if err := m.Connect(ctx, ws, p.Rooms...); err != nil {
 			return err
 		}
-		for msg, err := range ws.Texts(ctx) {
+		for {
+			msg, err := ws.ReceiveText(ctx)
 			if err != nil {
 				return err
 			}
 			switch {
 			case strings.HasPrefix(msg, "room:"):
 				room, text, _ := strings.Cut(strings.TrimPrefix(msg, "room:"), " ")
-				err = m.BroadcastTo(ctx, room, p.Name+": "+text)
+				err = m.Room(room).Broadcast(ctx, p.Name+": "+text)
 			case strings.HasPrefix(msg, "others:"):
 				err = m.Except(ws).Broadcast(ctx, p.Name+": "+strings.TrimPrefix(msg, "others:"))
 			case strings.HasPrefix(msg, "leave:"):
@@ -47,7 +48,6 @@ func roomApp(m *wsapi.Manager) *wsapi.App {
 				return err
 			}
 		}
-		return nil
 	})
 	return app
 }
@@ -98,7 +98,7 @@ func TestRoomsAndAudiences(t *testing.T) {
 	}
 	expectNothing(t, b, "b")
 
-	// Leaving without Disconnect: the manager forgets the connection and its rooms.
+	// Leaving without DisconnectError: the manager forgets the connection and its rooms.
 	d.Drop()
 	waitFor(t, func() bool { return m.Len() == 2 && m.Room("blue").Len() == 0 }, "the dropped connection to leave")
 	a.Close()
@@ -159,14 +159,14 @@ func TestStalledClientDoesNotDelayOthers(t *testing.T) {
 	}
 	for i := range rounds {
 		// Neither call may wait for the stalled client.
-		if err := m.BroadcastTo(ctx, "big", big); err != nil {
+		if err := m.Room("big").Broadcast(ctx, big); err != nil {
 			t.Fatal(err)
 		}
 		if err := m.Broadcast(ctx, fmt.Sprintf("round %d", i)); err != nil {
 			t.Fatal(err)
 		}
 		for range 4 {
-			m.BroadcastTo(ctx, "big", big)
+			m.Room("big").Broadcast(ctx, big)
 		}
 	}
 	wg.Wait()
@@ -177,7 +177,7 @@ func TestStalledClientDoesNotDelayOthers(t *testing.T) {
 	// The stalled client reads at last: behind what its socket held, the close frame.
 	for {
 		_, _, err := stalled.Receive()
-		var d *wsapi.Disconnect
+		var d *wsapi.DisconnectError
 		if errors.As(err, &d) {
 			if d.Code != wsapi.CloseTryAgainLater {
 				t.Fatalf("stalled client closed with %v, want 1013", d.Code)
@@ -200,7 +200,7 @@ func TestOverflowDropKeepsTheClient(t *testing.T) {
 	slow := c.Connect("/ws/slow?room=big")
 	big := strings.Repeat("y", 256<<10)
 	for range 100 {
-		m.BroadcastTo(context.Background(), "big", big)
+		m.Room("big").Broadcast(context.Background(), big)
 	}
 	if m.Dropped() == 0 {
 		t.Fatal("no message was dropped for a client that did not read 25 MB")

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"iter"
 	"strings"
 	"sync"
 	"unsafe"
@@ -34,15 +33,9 @@ func (t MessageType) String() string {
 	return fmt.Sprintf("MessageType(%d)", int(t))
 }
 
-// Message is one data message received from the client.
-type Message struct {
-	Type MessageType
-	Data []byte
-}
-
 // Receive returns the next data message, text or binary. The returned
 // slice belongs to the caller. After the connection ends it returns a
-// *Disconnect.
+// *DisconnectError.
 //
 // If ctx is done first, Receive returns ctx.Err() and the connection stays
 // usable: nothing is lost, even if a message had started to arrive; the
@@ -88,7 +81,7 @@ func (c *Conn) ReceiveFunc(ctx context.Context, f func(t MessageType, data []byt
 
 // ReceiveText returns the next message, which must be text. A binary
 // message closes the connection with CloseUnsupportedData (1003) and returns
-// a *Disconnect. Text that is not valid UTF-8 closes it with
+// a *DisconnectError. Text that is not valid UTF-8 closes it with
 // CloseInvalidFramePayloadData (1007).
 func (c *Conn) ReceiveText(ctx context.Context) (string, error) {
 	c.beginReceive()
@@ -111,7 +104,7 @@ func (c *Conn) ReceiveText(ctx context.Context) (string, error) {
 
 // ReceiveBytes returns the next message, which must be binary. A text
 // message closes the connection with CloseUnsupportedData (1003) and returns
-// a *Disconnect; use Receive to accept both.
+// a *DisconnectError; use Receive to accept both.
 func (c *Conn) ReceiveBytes(ctx context.Context) ([]byte, error) {
 	c.beginReceive()
 	defer c.endReceive()
@@ -175,78 +168,9 @@ func jsonError(err error) error {
 	}}}
 }
 
-// ReceiveAs receives the next message as a JSON-encoded T and validates it,
-// as Conn.ReceiveJSON does.
-//
-//	msg, err := wsapi.ReceiveAs[ChatMessage](ctx, ws)
-func ReceiveAs[T any](ctx context.Context, c *Conn) (T, error) {
-	var v T
-	err := c.ReceiveJSON(ctx, &v)
-	return v, err
-}
-
-// Messages returns an iterator over the incoming data messages. It ends
-// quietly when the connection ends; any other error is yielded once, as the
-// last element.
-//
-//	for msg, err := range ws.Messages(ctx) {
-//		if err != nil {
-//			return err
-//		}
-//		...
-//	}
-func (c *Conn) Messages(ctx context.Context) iter.Seq2[Message, error] {
-	return func(yield func(Message, error) bool) {
-		for {
-			t, data, err := c.Receive(ctx)
-			if IsDisconnect(err) {
-				return
-			}
-			if !yield(Message{t, data}, err) || err != nil {
-				return
-			}
-		}
-	}
-}
-
-// Texts returns an iterator over incoming text messages, ending quietly when
-// the connection ends, as Messages does.
-func (c *Conn) Texts(ctx context.Context) iter.Seq2[string, error] {
-	return func(yield func(string, error) bool) {
-		for {
-			s, err := c.ReceiveText(ctx)
-			if IsDisconnect(err) {
-				return
-			}
-			if !yield(s, err) || err != nil {
-				return
-			}
-		}
-	}
-}
-
-// MessagesAs returns an iterator over incoming JSON messages decoded as T.
-// A message that fails to decode or validate yields its *ValidationError
-// and the iteration goes on, so the handler can answer it; it ends quietly
-// when the connection ends, and after yielding any other error.
-func MessagesAs[T any](ctx context.Context, c *Conn) iter.Seq2[T, error] {
-	return func(yield func(T, error) bool) {
-		for {
-			v, err := ReceiveAs[T](ctx, c)
-			if IsDisconnect(err) {
-				return
-			}
-			var ve *ValidationError
-			if !yield(v, err) || err != nil && !errors.As(err, &ve) {
-				return
-			}
-		}
-	}
-}
-
 // SendText sends a text message. It is safe from any goroutine and returns
 // when the message is written; after the connection ends it returns a
-// *Disconnect.
+// *DisconnectError.
 func (c *Conn) SendText(ctx context.Context, s string) error {
 	return c.writeMessage(ctx, ws.OpText, unsafe.Slice(unsafe.StringData(s), len(s)))
 }

@@ -39,6 +39,11 @@ type Options struct {
 	// ReadHeaderTimeout yourself on your own http.Server.
 	HandshakeTimeout time.Duration
 
+	// ShutdownTimeout is how long App.Serve and App.ListenAndServe give
+	// connections and requests to finish once their context is done;
+	// what remains then is dropped. Default 10s. Negative: drop at once.
+	ShutdownTimeout time.Duration
+
 	// MaxConnections caps the connections the app holds: those open, and
 	// those whose handshake or handler is still running. Handshakes past
 	// the cap are answered 503 Service Unavailable. Default 0: no cap
@@ -90,6 +95,9 @@ func (o *Options) withDefaults() Options {
 	}
 	if out.HandshakeTimeout == 0 {
 		out.HandshakeTimeout = 10 * time.Second
+	}
+	if out.ShutdownTimeout == 0 {
+		out.ShutdownTimeout = 10 * time.Second
 	}
 	if out.PingInterval == 0 {
 		out.PingInterval = 30 * time.Second

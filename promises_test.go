@@ -330,7 +330,7 @@ func TestPromiseReceiveCancelledLosesNothing(t *testing.T) {
 
 // TestPromiseHandlerContextAfterTheEnd: the handler's ctx is cancelled when
 // the client leaves, even mid-send, and every Send and Receive with it then
-// returns the *Disconnect, never a bare context error.
+// returns the *DisconnectError, never a bare context error.
 func TestPromiseHandlerContextAfterTheEnd(t *testing.T) {
 	app, _ := quietApp(nil)
 	results := make(chan error, 64)
@@ -364,7 +364,7 @@ func TestPromiseHandlerContextAfterTheEnd(t *testing.T) {
 		ws.Drop()
 		for range 5 {
 			if err := <-results; !wsapi.IsDisconnect(err) {
-				t.Fatalf("after the client left: %v, want a *Disconnect", err)
+				t.Fatalf("after the client left: %v, want a *DisconnectError", err)
 			}
 		}
 	}
@@ -372,7 +372,7 @@ func TestPromiseHandlerContextAfterTheEnd(t *testing.T) {
 
 // TestPromiseConcurrentEnds: Close, Send, Broadcast, Shutdown and new
 // handshakes race on many connections. Nothing panics or deadlocks, every
-// handler returns, every call returns nil or a *Disconnect, and every
+// handler returns, every call returns nil or a *DisconnectError, and every
 // client sees one close code of those the calls asked for.
 func TestPromiseConcurrentEnds(t *testing.T) {
 	app, _ := quietApp(nil)
@@ -438,7 +438,7 @@ func TestPromiseConcurrentEnds(t *testing.T) {
 			}
 			for {
 				_, _, err := ws.Receive()
-				var d *wsapi.Disconnect
+				var d *wsapi.DisconnectError
 				if errors.As(err, &d) {
 					codes <- d.Code
 					return

@@ -404,7 +404,7 @@ func (c *Conn) controlFrame(h frameHeader) error {
 		return nil
 	}
 	// Close.
-	d := &Disconnect{Code: CloseNoStatusReceived}
+	d := &DisconnectError{Code: CloseNoStatusReceived}
 	switch {
 	case len(p) == 1:
 		return protoErr(CloseProtocolError, "close frame with a 1-byte payload")

@@ -191,7 +191,7 @@ func (c *Conn) readFailed(ctx context.Context, err error) error {
 		// reader's state, and the next Receive goes on with it.
 		return c.ctxErr(ctx)
 	case c.closed() == nil && c.closing.Load() == nil:
-		c.finish(&Disconnect{Code: CloseAbnormalClosure})
+		c.finish(&DisconnectError{Code: CloseAbnormalClosure})
 	}
 	return c.errClosed()
 }

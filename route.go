@@ -293,7 +293,7 @@ func (c *Conn) end(err error, panicked bool) (failure error) {
 		c.closeHandshake(CloseInternalServerError, "internal server error")
 		failure = err
 	}
-	c.finish(&Disconnect{Code: CloseAbnormalClosure}) // no-op unless the close handshake failed
+	c.finish(&DisconnectError{Code: CloseAbnormalClosure}) // no-op unless the close handshake failed
 	return failure
 }
 
@@ -362,7 +362,7 @@ func (c *Conn) refuse(err error, panicked any) (failure error) {
 	}
 	c.state.Store(int32(StateClosed))
 	c.closeOnce.Do(func() {
-		c.closeErr.Store(&Disconnect{Code: code})
+		c.closeErr.Store(&DisconnectError{Code: code})
 		close(c.done)
 	})
 	return failure

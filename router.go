@@ -13,7 +13,7 @@ import (
 // HandlerFunc handles one WebSocket connection. ctx is the connection's
 // context (see Conn.Context). The handler calls ws.Accept to complete the
 // handshake. Returning nil closes the connection with CloseNormalClosure; a
-// *Disconnect ends it quietly; a *RejectError closes it with its code (or,
+// *DisconnectError ends it quietly; a *RejectError closes it with its code (or,
 // before Accept, refuses the handshake); a *ValidationError left unanswered
 // closes it with CloseInvalidFramePayloadData (1007), the client having sent
 // data that does not fit; any other error, or a panic, is logged and closes

@@ -19,7 +19,8 @@ func echo(prefix string) wsapi.HandlerFunc {
 		if err := ws.Accept(ctx, nil); err != nil {
 			return err
 		}
-		for msg, err := range ws.Texts(ctx) {
+		for {
+			msg, err := ws.ReceiveText(ctx)
 			if err != nil {
 				return err
 			}
@@ -27,7 +28,6 @@ func echo(prefix string) wsapi.HandlerFunc {
 				return err
 			}
 		}
-		return nil
 	}
 }
 

@@ -9,14 +9,10 @@ import (
 	"time"
 )
 
-// ShutdownTimeout is how long Serve and ListenAndServe give connections and
-// requests to finish once their context is done.
-const ShutdownTimeout = 10 * time.Second
-
 // Serve serves the app on ln until ctx is done, then shuts down gracefully:
 // it stops accepting, closes every WebSocket connection with CloseGoingAway
 // (1001), lets HTTP requests finish, and drops what remains after
-// ShutdownTimeout. Its http.Server reads handshake headers within
+// Options.ShutdownTimeout. Its http.Server reads handshake headers within
 // Options.HandshakeTimeout, against slow clients (slowloris). It returns nil
 // after a graceful shutdown.
 //
@@ -48,7 +44,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), a.opts.ShutdownTimeout)
 	defer cancel()
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Shutdown(sctx) }()

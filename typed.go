@@ -25,11 +25,11 @@ type EndpointOptions struct {
 	// Discriminator is the JSON field naming an incoming message's type, for
 	// the handlers registered with On. Default "type".
 	Discriminator string
-	// ErrorType is the type of the error replies Conn.Serve sends for a
+	// ErrorType is the type of the error replies Conn.Dispatch sends for a
 	// message that is not valid JSON, has an unknown type or fails
 	// validation. Default "error".
 	ErrorType string
-	// MessageRate and MessageBurst bound the messages Conn.Serve takes from
+	// MessageRate and MessageBurst bound the messages Conn.Dispatch takes from
 	// one connection: on average MessageRate per second, MessageBurst at
 	// once. A client that goes over is closed with ClosePolicyViolation
 	// (1008). Defaults 100 per second and a burst of 200; a negative rate
@@ -89,7 +89,7 @@ type messageHandler struct {
 
 // On registers h for the messages of type name that clients send on the
 // route: JSON objects whose discriminator field (EndpointOptions.Discriminator,
-// "type" by default) is name. Conn.Serve decodes each into an M, checks its
+// "type" by default) is name. Conn.Dispatch decodes each into an M, checks its
 // validate tags, and calls h; an invalid message is answered with an error
 // message and the connection stays open. On panics if name is registered
 // twice on the route.
@@ -175,18 +175,18 @@ func (t typedMessage) MarshalJSON() ([]byte, error) {
 	return append(out, body[1:]...), nil
 }
 
-// Serve runs the typed-message loop of the route registered with On: it
+// Dispatch runs the typed-message loop of the route registered with On: it
 // receives JSON messages, dispatches each on its discriminator field to its
 // handler, and answers a message that is not JSON, has an unknown type or
 // fails validation with an error message (its "detail" lists each failing
 // field, as in a 422 response), keeping the connection open. A client that
 // sends faster than EndpointOptions.MessageRate is closed with 1008.
 //
-// Serve returns nil when the connection ends, and a handler's error
+// Dispatch returns nil when the connection ends, and a handler's error
 // otherwise; a handler's *ValidationError is answered like a bad message.
-// The handler calls Accept before Serve, and may mix Serve with nothing
-// else that receives.
-func (c *Conn) Serve(ctx context.Context) error {
+// The handler calls Accept before Dispatch, and may mix Dispatch with
+// nothing else that receives.
+func (c *Conn) Dispatch(ctx context.Context) error {
 	e := c.route.endpoint
 	e.mu.Lock()
 	opts := e.opts

@@ -36,7 +36,7 @@ func typedApp(opts *wsapi.EndpointOptions) *wsapi.App {
 		if err := ws.Accept(ctx, nil); err != nil {
 			return err
 		}
-		return ws.Serve(ctx)
+		return ws.Dispatch(ctx)
 	}).With(opts)
 	wsapi.On(chat, "chat.send", func(ctx context.Context, ws *wsapi.Conn, msg ChatSend) error {
 		p := wsapi.Dependency[RoomParams](ws)

@@ -96,7 +96,7 @@ var errAfterClose = errors.New("wsapi: frame after the close frame")
 // gave up on ctx leaves nothing behind in the queue.
 func (c *Conn) writeMessage(ctx context.Context, op ws.OpCode, payload []byte) error {
 	// The connection's end comes first: with the handler's own ctx, which
-	// the end cancels, the caller learns why with a *Disconnect.
+	// the end cancels, the caller learns why with a *DisconnectError.
 	if ctx.Err() != nil {
 		return c.ctxErr(ctx)
 	}
@@ -148,7 +148,7 @@ func (c *Conn) writeControl(op ws.OpCode, payload []byte) error {
 // writeClose writes the connection's one close frame, recording rec as the
 // reason the connection ends; local is true when this side closes first.
 // It returns errAfterClose when a close frame was already sent.
-func (c *Conn) writeClose(rec *Disconnect, local bool) error {
+func (c *Conn) writeClose(rec *DisconnectError, local bool) error {
 	return c.writeFrame(context.Background(), ws.OpClose, closePayload(rec.Code, rec.Reason), rec, local)
 }
 
@@ -157,7 +157,7 @@ func (c *Conn) writeClose(rec *Disconnect, local bool) error {
 // taken out of the queue if it is still waiting there, and ctx.Err() is
 // returned; a frame already being written is waited for, so that no frame
 // reported as failed goes out later.
-func (c *Conn) writeFrame(ctx context.Context, op ws.OpCode, payload []byte, rec *Disconnect, local bool) error {
+func (c *Conn) writeFrame(ctx context.Context, op ws.OpCode, payload []byte, rec *DisconnectError, local bool) error {
 	c.wmu.Lock()
 	if c.closeSent || c.closed() != nil {
 		c.wmu.Unlock()
@@ -367,7 +367,7 @@ func (c *Conn) enqueue(b []byte, limit int) enqueueResult {
 // the client reads again (or the write timeout drops it). It does not wait;
 // only its first call on a connection does anything.
 func (c *Conn) closeSlow(code CloseCode) {
-	rec := &Disconnect{Code: code, Reason: "client too slow: send queue full"}
+	rec := &DisconnectError{Code: code, Reason: "client too slow: send queue full"}
 	done := make(chan error, 1)
 	c.wmu.Lock()
 	if c.closeSent {
@@ -444,5 +444,5 @@ func (c *Conn) abortWrites(err error) {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		reason = "write timeout"
 	}
-	c.finish(&Disconnect{Code: CloseAbnormalClosure, Reason: reason})
+	c.finish(&DisconnectError{Code: CloseAbnormalClosure, Reason: reason})
 }

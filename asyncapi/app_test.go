@@ -101,14 +101,15 @@ func serve(ctx context.Context, ws *wsapi.Conn) error {
 	if err := ws.Accept(ctx, nil); err != nil {
 		return err
 	}
-	return ws.Serve(ctx)
+	return ws.Dispatch(ctx)
 }
 
 func loop(ctx context.Context, ws *wsapi.Conn) error {
 	if err := ws.Accept(ctx, nil); err != nil {
 		return err
 	}
-	for text, err := range ws.Texts(ctx) {
+	for {
+		text, err := ws.ReceiveText(ctx)
 		if err != nil {
 			return err
 		}
@@ -116,7 +117,6 @@ func loop(ctx context.Context, ws *wsapi.Conn) error {
 			return err
 		}
 	}
-	return nil
 }
 
 func nop[M any](ctx context.Context, ws *wsapi.Conn, msg M) error { return nil }
@@ -131,7 +131,7 @@ func newTestApp() *wsapi.App {
 		if err := ws.Accept(ctx, nil); err != nil {
 			return err
 		}
-		return ws.Serve(ctx)
+		return ws.Dispatch(ctx)
 	}).With(&wsapi.EndpointOptions{
 		Title:         "Game",
 		Summary:       "Play a game of chess.",

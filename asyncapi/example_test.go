@@ -34,7 +34,7 @@ func exampleApp() *wsapi.App {
 		if err := ws.Accept(ctx, nil); err != nil {
 			return err
 		}
-		return ws.Serve(ctx)
+		return ws.Dispatch(ctx)
 	}).With(&wsapi.EndpointOptions{Title: "Room"})
 	wsapi.On(room, "say", func(ctx context.Context, ws *wsapi.Conn, msg ExampleSay) error {
 		p := wsapi.Dependency[ExampleParams](ws)

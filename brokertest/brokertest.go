@@ -293,9 +293,9 @@ func testRooms(t *testing.T, newBroker func(t *testing.T) wsapi.Broker) {
 	}
 	ctx := context.Background()
 	for _, err := range []error{
-		a.Manager.BroadcastTo(ctx, "blue", "blue from A"),
+		a.Manager.Room("blue").Broadcast(ctx, "blue from A"),
 		b.Manager.Room("blue").Broadcast(ctx, "blue from B"),
-		b.Manager.BroadcastTo(ctx, "red", "red from B"),
+		b.Manager.Room("red").Broadcast(ctx, "red from B"),
 		a.Manager.Room("green").Broadcast(ctx, "green from A"), // no members anywhere
 	} {
 		if err != nil {

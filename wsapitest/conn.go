@@ -45,7 +45,7 @@ type Conn struct {
 	dict          []byte // the last 32 KiB inflated, with serverContext
 
 	mu        sync.Mutex // guards the fields below
-	serverEnd *wsapi.Disconnect
+	serverEnd *wsapi.DisconnectError
 	result    *testhook.Result
 	collected bool // the test read the handler's result with Wait
 	finished  bool // Close or Drop ran
@@ -165,7 +165,7 @@ func (c *Conn) mustReceive(what string) (wsapi.MessageType, []byte) {
 }
 
 // Receive returns the next data message. It answers pings on the way. When
-// the server closes the connection it returns a *wsapi.Disconnect with the
+// the server closes the connection it returns a *wsapi.DisconnectError with the
 // server's code and reason (CloseAbnormalClosure if the socket closed with
 // no close frame); ErrTimeout when nothing arrives in time.
 func (c *Conn) Receive() (wsapi.MessageType, []byte, error) {
@@ -193,14 +193,14 @@ func (c *Conn) Receive() (wsapi.MessageType, []byte, error) {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				return 0, nil, ErrTimeout
 			}
-			return 0, nil, c.end(&wsapi.Disconnect{Code: wsapi.CloseAbnormalClosure, Reason: err.Error()})
+			return 0, nil, c.end(&wsapi.DisconnectError{Code: wsapi.CloseAbnormalClosure, Reason: err.Error()})
 		}
 		switch h.OpCode {
 		case ws.OpPing:
 			c.write(ws.OpPong, payload)
 		case ws.OpPong:
 		case ws.OpClose:
-			d := &wsapi.Disconnect{Code: wsapi.CloseNoStatusReceived}
+			d := &wsapi.DisconnectError{Code: wsapi.CloseNoStatusReceived}
 			if len(payload) >= 2 {
 				d.Code = wsapi.CloseCode(binary.BigEndian.Uint16(payload))
 				d.Reason = string(payload[2:])
@@ -269,7 +269,7 @@ func (c *Conn) ReadFrame() (ws.Frame, error) {
 const maxFrame = 256 << 20
 
 // end records how the server ended the connection and closes the socket.
-func (c *Conn) end(d *wsapi.Disconnect) *wsapi.Disconnect {
+func (c *Conn) end(d *wsapi.DisconnectError) *wsapi.DisconnectError {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.serverEnd == nil {
@@ -279,7 +279,7 @@ func (c *Conn) end(d *wsapi.Disconnect) *wsapi.Disconnect {
 	return c.serverEnd
 }
 
-func (c *Conn) ended() *wsapi.Disconnect {
+func (c *Conn) ended() *wsapi.DisconnectError {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.serverEnd
@@ -291,7 +291,7 @@ func (c *Conn) ended() *wsapi.Disconnect {
 func (c *Conn) ExpectClose(code wsapi.CloseCode) string {
 	c.t.Helper()
 	t, b, err := c.Receive()
-	var d *wsapi.Disconnect
+	var d *wsapi.DisconnectError
 	switch {
 	case err == nil:
 		c.t.Fatalf("wsapitest: expected a close with %v, got a %s message %q", code, t, b)

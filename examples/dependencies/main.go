@@ -189,12 +189,11 @@ func newApp(opts *wsapi.Options) *wsapi.App {
 		if err != nil {
 			return err
 		}
-		for _, err := range ws.Texts(ctx) { // wait for the client to leave
-			if err != nil {
+		for { // wait for the client to leave
+			if _, err := ws.ReceiveText(ctx); err != nil {
 				return err
 			}
 		}
-		return nil
 	})
 
 	admin := app.Group("/admin")

@@ -39,7 +39,7 @@ func newApp(logger *slog.Logger, tick time.Duration) *wsapi.App {
 		}
 		for {
 			text, err := ws.ReceiveText(ctx)
-			var d *wsapi.Disconnect
+			var d *wsapi.DisconnectError
 			if errors.As(err, &d) { // FastAPI's except WebSocketDisconnect
 				logger.Info("client left", "code", int(d.Code), "reason", d.Reason)
 				return nil

@@ -36,7 +36,7 @@ func newApp() *wsapi.App {
 		for {
 			data, err := ws.ReceiveText(ctx)
 			if err != nil {
-				return err // a *wsapi.Disconnect ends the handler quietly
+				return err // a *wsapi.DisconnectError ends the handler quietly
 			}
 			if err := ws.SendText(ctx, "Message text was: "+data); err != nil {
 				return err

@@ -29,8 +29,8 @@ import (
 var page []byte
 
 // docs:start types
-// Order is what a client sends to /orders. ReceiveJSON and MessagesAs
-// check the validate tags after decoding.
+// Order is what a client sends to /orders. ReceiveJSON checks the
+// validate tags after decoding.
 type Order struct {
 	Item     string `json:"item" validate:"required"`
 	Quantity int    `json:"quantity" validate:"min=1,max=10"`
@@ -53,7 +53,8 @@ func newApp() *wsapi.App {
 		if err := ws.Accept(ctx, nil); err != nil {
 			return err
 		}
-		for text, err := range ws.Texts(ctx) { // ends when the client leaves
+		for {
+			text, err := ws.ReceiveText(ctx)
 			if err != nil {
 				return err
 			}
@@ -61,7 +62,6 @@ func newApp() *wsapi.App {
 				return err
 			}
 		}
-		return nil
 	})
 	// docs:end text
 
@@ -88,7 +88,9 @@ func newApp() *wsapi.App {
 		if err := ws.Accept(ctx, nil); err != nil {
 			return err
 		}
-		for order, err := range wsapi.MessagesAs[Order](ctx, ws) {
+		for {
+			var order Order
+			err := ws.ReceiveJSON(ctx, &order)
 			var invalid *wsapi.ValidationError
 			switch {
 			case errors.As(err, &invalid):
@@ -96,7 +98,7 @@ func newApp() *wsapi.App {
 				// with {"detail": [...]} and keep the connection open.
 				err = ws.SendJSON(ctx, invalid)
 			case err != nil:
-				return err
+				return err // a *wsapi.DisconnectError ends the handler quietly
 			default:
 				err = ws.SendJSON(ctx, Receipt{Item: order.Item, Quantity: order.Quantity, Status: "accepted"})
 			}
@@ -104,7 +106,6 @@ func newApp() *wsapi.App {
 				return err
 			}
 		}
-		return nil
 	})
 	// docs:end json
 
@@ -113,16 +114,16 @@ func newApp() *wsapi.App {
 		if err := ws.Accept(ctx, nil); err != nil {
 			return err
 		}
-		for msg, err := range ws.Messages(ctx) {
+		for {
+			t, data, err := ws.Receive(ctx)
 			if err != nil {
 				return err
 			}
-			reply := fmt.Sprintf("%s message, %d bytes", msg.Type, len(msg.Data))
+			reply := fmt.Sprintf("%s message, %d bytes", t, len(data))
 			if err := ws.SendText(ctx, reply); err != nil {
 				return err
 			}
 		}
-		return nil
 	})
 	// docs:end any
 

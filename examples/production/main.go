@@ -75,7 +75,8 @@ func newApp() *wsapi.App {
 		if err := ws.SendText(ctx, "hello "+p.Client.IP); err != nil {
 			return err
 		}
-		for text, err := range ws.Texts(ctx) {
+		for {
+			text, err := ws.ReceiveText(ctx)
 			if err != nil {
 				return err
 			}
@@ -83,7 +84,6 @@ func newApp() *wsapi.App {
 				return err
 			}
 		}
-		return nil
 	})
 	return app
 }

@@ -64,7 +64,8 @@ func newApp(manager *wsapi.Manager, logger *slog.Logger) *wsapi.App {
 			}
 		}
 		room := manager.Room(p.Room)
-		for text, err := range ws.Texts(ctx) {
+		for {
+			text, err := ws.ReceiveText(ctx)
 			if err != nil {
 				return err
 			}

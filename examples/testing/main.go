@@ -84,7 +84,8 @@ func newApp() (*wsapi.App, *wsapi.Manager) {
 		if err := ws.SendText(ctx, fmt.Sprintf(greetings[p.Lang], p.Auth.User, p.Room)); err != nil {
 			return err
 		}
-		for text, err := range ws.Texts(ctx) {
+		for {
+			text, err := ws.ReceiveText(ctx)
 			if err != nil {
 				return err
 			}
@@ -100,7 +101,6 @@ func newApp() (*wsapi.App, *wsapi.Manager) {
 				return err
 			}
 		}
-		return nil
 	})
 	return app, manager
 }

@@ -115,7 +115,7 @@ func chat(app *wsapi.App, manager *wsapi.Manager) {
 		if err := ws.SendJSON(ctx, wsapi.Typed("welcome", Welcome{Name: s.Name, Rooms: s.rooms})); err != nil {
 			return err
 		}
-		err := ws.Serve(ctx) // dispatches the messages to the On handlers until the client leaves
+		err := ws.Dispatch(ctx) // dispatches the messages to the On handlers until the client leaves
 		for _, room := range s.rooms {
 			presence(ctx, manager, nil, room, Presence{Name: s.Name, Event: "left"})
 		}
@@ -194,7 +194,7 @@ func chat(app *wsapi.App, manager *wsapi.Manager) {
 
 // docs:start not-allowed
 // notAllowed is the error of a message that is valid but not allowed now:
-// Serve answers it with an error message, as it does an invalid one, and
+// Dispatch answers it with an error message, as it does an invalid one, and
 // keeps the connection open.
 func notAllowed(field, msg string) error {
 	return &wsapi.ValidationError{Errors: []wsapi.FieldError{{

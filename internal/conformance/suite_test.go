@@ -51,7 +51,7 @@ func newEchoApp(logger *slog.Logger, mode wsapi.CompressionMode) *wsapi.App {
 		for {
 			t, data, err := ws.Receive(ctx) // t is wsapi.MessageText or wsapi.MessageBinary
 			if err != nil {
-				return err // a *wsapi.Disconnect ends quietly
+				return err // a *wsapi.DisconnectError ends quietly
 			}
 			if t == wsapi.MessageText {
 				err = ws.SendText(ctx, string(data))
