@@ -111,10 +111,10 @@ type Conn struct {
 	finishers []func()   // run once the connection is over; nil after that
 
 	closing    atomic.Pointer[DisconnectError] // the record sent with our close frame
-	localClose atomic.Bool                // this side sent the first close frame
+	localClose atomic.Bool                     // this side sent the first close frame
 	closeOnce  sync.Once
 	closeErr   atomic.Pointer[DisconnectError] // why the connection ended; set once
-	done       chan struct{}              // closed when the connection is over
+	done       chan struct{}                   // closed when the connection is over
 
 	hk housekeeping // the housekeeper's notes; touched only by it
 }

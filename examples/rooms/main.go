@@ -64,36 +64,39 @@ func newApp(manager *wsapi.Manager, logger *slog.Logger) *wsapi.App {
 			}
 		}
 		room := manager.Room(p.Room)
-		for {
-			text, err := ws.ReceiveText(ctx)
-			if err != nil {
-				return err
+		err := func() error { // until the client leaves
+			for {
+				text, err := ws.ReceiveText(ctx)
+				if err != nil {
+					return err
+				}
+				cmd, arg, _ := strings.Cut(text, " ")
+				switch cmd {
+				case "/who":
+					err = ws.SendText(ctx, fmt.Sprintf("%d in %s on this server", room.Len(), p.Room))
+				case "/join":
+					err = manager.Join(ws, arg)
+				case "/leave":
+					manager.Leave(ws, arg)
+				case "/to":
+					to, msg, _ := strings.Cut(arg, " ")
+					send(ctx, manager.Room(to), p.Name+" to "+to+": "+msg)
+				case "/all":
+					send(ctx, manager.Except(ws), p.Name+" to all: "+arg)
+				default:
+					send(ctx, room.Except(ws), p.Name+": "+text)
+				}
+				if err != nil {
+					return err
+				}
 			}
-			cmd, arg, _ := strings.Cut(text, " ")
-			switch cmd {
-			case "/who":
-				err = ws.SendText(ctx, fmt.Sprintf("%d in %s on this server", room.Len(), p.Room))
-			case "/join":
-				err = manager.Join(ws, arg)
-			case "/leave":
-				manager.Leave(ws, arg)
-			case "/to":
-				to, msg, _ := strings.Cut(arg, " ")
-				send(ctx, manager.Room(to), p.Name+" to "+to+": "+msg)
-			case "/all":
-				send(ctx, manager.Except(ws), p.Name+" to all: "+arg)
-			default:
-				send(ctx, room.Except(ws), p.Name+": "+text)
-			}
-			if wsapi.IsDisconnect(err) {
-				break // the client left while we answered it
-			} else if err != nil {
-				return err
-			}
+		}()
+		if wsapi.IsDisconnect(err) {
+			// The client left: the manager dropped it from its rooms already.
+			send(ctx, room, p.Name+" left")
+			return nil
 		}
-		// The client left: the manager dropped it from its rooms already.
-		send(ctx, room, p.Name+" left")
-		return nil
+		return err
 	})
 	// docs:end route
 	app.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
