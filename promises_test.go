@@ -296,10 +296,10 @@ func TestPromiseReceiveCancelledLosesNothing(t *testing.T) {
 				continue
 			}
 			if err != nil {
-				return err
+				return ws.Close(4000, fmt.Sprintf("after %d: %v", want, err))
 			}
 			if msg != fmt.Sprint(want) {
-				return ws.SendText(ctx, fmt.Sprintf("got %s, want %d", msg, want))
+				return ws.Close(4000, fmt.Sprintf("got %q, want %d", msg, want))
 			}
 			want++
 		}
@@ -320,10 +320,10 @@ func TestPromiseReceiveCancelledLosesNothing(t *testing.T) {
 			ws.WriteFrame(true, ws_OpContinuation, []byte(s[1:]))
 			continue
 		}
-		ws.SendText(fmt.Sprint(i))
+		ws.WriteFrame(true, ws_OpText, []byte(fmt.Sprint(i)))
 	}
-	if got := ws.ReceiveText(); got != "all in order" {
-		t.Fatal(got)
+	if _, got, err := ws.Receive(); err != nil || string(got) != "all in order" {
+		t.Fatalf("got %q, %v", got, err)
 	}
 	ws.ExpectClose(wsapi.CloseNormalClosure)
 }

@@ -145,9 +145,11 @@ func (c *Conn) next(ctx context.Context, pooled bool) (op ws.OpCode, data []byte
 	var stop func() bool
 	if watch {
 		c.imu.Lock()
+		c.iseq++
+		seq := c.iseq
 		c.iarmed = true
 		c.imu.Unlock()
-		stop = context.AfterFunc(ctx, c.interruptRead)
+		stop = context.AfterFunc(ctx, func() { c.interruptRead(seq) })
 	}
 	c.rd.pooled = pooled
 	op, data, kind, err = c.readMessage()
@@ -168,10 +170,12 @@ func (c *Conn) next(ctx context.Context, pooled bool) (op ws.OpCode, data []byte
 	return op, data, kind, err
 }
 
-// interruptRead wakes a read blocked on behalf of a cancelled context.
-func (c *Conn) interruptRead() {
+// interruptRead wakes the read blocked on behalf of the Receive call seq,
+// whose context is done. A call that has returned already is left alone:
+// its callback may run late, while the next call reads.
+func (c *Conn) interruptRead(seq uint64) {
 	c.imu.Lock()
-	if c.iarmed {
+	if c.iarmed && c.iseq == seq {
 		c.nc.SetReadDeadline(aLongTimeAgo)
 	}
 	c.imu.Unlock()
@@ -259,6 +263,7 @@ func (b *bgReader) next(ctx context.Context) (ws.OpCode, []byte, msgKind, error)
 
 // interrupt state lives with the Conn; see next.
 type interruptState struct {
-	imu    sync.Mutex // guards iarmed and the read deadline it sets
+	imu    sync.Mutex // guards iarmed, iseq and the read deadline they set
 	iarmed bool       // a Receive with its own context is reading
+	iseq   uint64     // which Receive call armed it
 }
