@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 
-	"github.com/gobwas/ws"
 	"github.com/wsapi-go/wsapi"
 	"github.com/wsapi-go/wsapi/wsapitest"
 )
@@ -15,7 +15,7 @@ import (
 func compressApp(t *testing.T, mode wsapi.CompressionMode, limit int64) *wsapitest.Client {
 	app, _ := quietApp(&wsapi.Options{Compression: mode, ReadLimit: limit})
 	app.WS("/echo", echo(""))
-	return wsapitest.New(t, app)
+	return wsapitest.New(t, app, nil)
 }
 
 func TestCompressionNegotiation(t *testing.T) {
@@ -38,7 +38,7 @@ func TestCompressionNegotiation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.offer, func(t *testing.T) {
-			ws := compressApp(t, tt.mode, 0).Connect("/echo", wsapitest.WithHeader("Sec-WebSocket-Extensions", tt.offer))
+			ws := compressApp(t, tt.mode, 0).Connect("/echo", &wsapitest.DialOptions{Header: http.Header{"Sec-WebSocket-Extensions": {tt.offer}}})
 			if got := strings.ReplaceAll(ws.Header().Get("Sec-WebSocket-Extensions"), ";", "; "); got != tt.want {
 				t.Fatalf("answered %q, want %q", got, tt.want)
 			}
@@ -50,7 +50,7 @@ func TestCompressionNegotiation(t *testing.T) {
 func TestCompressedMessages(t *testing.T) {
 	for _, mode := range []wsapi.CompressionMode{wsapi.CompressionNoContextTakeover, wsapi.CompressionContextTakeover} {
 		t.Run(map[wsapi.CompressionMode]string{1: "no-context-takeover", 2: "context-takeover"}[mode], func(t *testing.T) {
-			ws := compressApp(t, mode, 0).Connect("/echo", wsapitest.WithCompression())
+			ws := compressApp(t, mode, 0).Connect("/echo", &wsapitest.DialOptions{Compression: true})
 			// Messages large enough to compress, similar enough that a window
 			// carried over matters, and one small message sent plain.
 			for i := range 5 {
@@ -62,15 +62,15 @@ func TestCompressedMessages(t *testing.T) {
 			}
 			roundTrip(t, ws, "tiny", "tiny")
 			// An uncompressed message from the client is fine too.
-			ws.WriteFrame(true, ws_OpText, []byte(strings.Repeat("plain ", 50)))
+			ws.WriteFrame(wsapitest.Frame{Fin: true, Op: wsapitest.OpText, Payload: []byte(strings.Repeat("plain ", 50))})
 			if got := ws.ReceiveText(); got != strings.Repeat("plain ", 50) {
 				t.Fatalf("plain message: %q", got)
 			}
 			// On the wire, the server's answer to a large message is compressed.
 			ws.SendText(strings.Repeat("z", 1000))
 			f, err := ws.ReadFrame()
-			if err != nil || !f.Header.Rsv1() || len(f.Payload) >= 1000 {
-				t.Fatalf("frame rsv1=%v, %d bytes, err %v: want a compressed frame", f.Header.Rsv1(), len(f.Payload), err)
+			if err != nil || !f.Rsv1 || len(f.Payload) >= 1000 {
+				t.Fatalf("frame rsv1=%v, %d bytes, err %v: want a compressed frame", f.Rsv1, len(f.Payload), err)
 			}
 			ws.Close()
 		})
@@ -78,7 +78,7 @@ func TestCompressedMessages(t *testing.T) {
 }
 
 func TestDecompressionBombIsClosed1009(t *testing.T) {
-	ws := compressApp(t, wsapi.CompressionNoContextTakeover, 64<<10).Connect("/echo", wsapitest.WithCompression())
+	ws := compressApp(t, wsapi.CompressionNoContextTakeover, 64<<10).Connect("/echo", &wsapitest.DialOptions{Compression: true})
 	var buf bytes.Buffer
 	w, _ := flate.NewWriter(&buf, flate.BestCompression)
 	w.Write(make([]byte, 16<<20)) // 16 MiB of zeros, a few KiB compressed
@@ -87,21 +87,21 @@ func TestDecompressionBombIsClosed1009(t *testing.T) {
 	if len(payload) > 64<<10 {
 		t.Fatalf("the bomb is %d bytes compressed: it must fit the read limit to test inflation", len(payload))
 	}
-	if err := ws.SendFrame(rsv1(ws_NewFrame(ws_OpBinary, true, payload))); err != nil {
+	if err := ws.WriteFrame(rsv1(wsapitest.Frame{Fin: true, Op: wsapitest.OpBinary, Payload: payload})); err != nil {
 		t.Fatal(err)
 	}
 	ws.ExpectClose(wsapi.CloseMessageTooBig)
 }
 
 func TestCompressionBitMisuseIsClosed1002(t *testing.T) {
-	for name, frames := range map[string][]ws.Frame{
-		"on a continuation": {ws_NewFrame(ws_OpText, false, []byte("a")), rsv1(ws_NewFrame(ws_OpContinuation, true, []byte("b")))},
-		"on a ping":         {rsv1(ws_NewFrame(ws_OpPing, true, nil))},
+	for name, frames := range map[string][]wsapitest.Frame{
+		"on a continuation": {wsapitest.Frame{Fin: false, Op: wsapitest.OpText, Payload: []byte("a")}, rsv1(wsapitest.Frame{Fin: true, Op: wsapitest.OpContinuation, Payload: []byte("b")})},
+		"on a ping":         {rsv1(wsapitest.Frame{Fin: true, Op: wsapitest.OpPing, Payload: nil})},
 	} {
 		t.Run(name, func(t *testing.T) {
-			ws := compressApp(t, wsapi.CompressionNoContextTakeover, 0).Connect("/echo", wsapitest.WithCompression())
+			ws := compressApp(t, wsapi.CompressionNoContextTakeover, 0).Connect("/echo", &wsapitest.DialOptions{Compression: true})
 			for _, f := range frames {
-				ws.SendFrame(f)
+				ws.WriteFrame(f)
 			}
 			ws.ExpectClose(wsapi.CloseProtocolError)
 		})
@@ -118,8 +118,8 @@ func TestBroadcastToCompressingAndPlainClients(t *testing.T) {
 		_, err := ws.ReceiveText(ctx)
 		return err
 	})
-	c := wsapitest.New(t, app)
-	zipped, plain := c.Connect("/ws", wsapitest.WithCompression()), c.Connect("/ws")
+	c := wsapitest.New(t, app, nil)
+	zipped, plain := c.Connect("/ws", &wsapitest.DialOptions{Compression: true}), c.Connect("/ws", nil)
 	msg := strings.Repeat("broadcast ", 100)
 	m.Broadcast(context.Background(), msg)
 	for _, ws := range []*wsapitest.Conn{zipped, plain} {
@@ -129,9 +129,7 @@ func TestBroadcastToCompressingAndPlainClients(t *testing.T) {
 	}
 }
 
-func rsv1(f ws.Frame) ws.Frame {
-	f.Header.Rsv = ws.Rsv(true, false, false)
+func rsv1(f wsapitest.Frame) wsapitest.Frame {
+	f.Rsv1 = true
 	return f
 }
-
-var ws_NewFrame = ws.NewFrame

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws"
 	"github.com/wsapi-go/wsapi"
 	"github.com/wsapi-go/wsapi/wsapitest"
 )
@@ -78,8 +77,8 @@ func TestMessageKinds(t *testing.T) {
 			return ws.SendJSON(ctx, map[string]any{"got": item.Name, "html": "<b>&</b>", "text": "数据"})
 		}
 	})
-	c := wsapitest.New(t, app)
-	ws := c.Connect("/kinds")
+	c := wsapitest.New(t, app, nil)
+	ws := c.Connect("/kinds", nil)
 	ws.SendBytes([]byte{0, 1, 2})
 	if got := ws.ReceiveBytes(); !bytes.Equal(got, []byte("bin:\x00\x01\x02")) {
 		t.Fatalf("binary echo %q", got)
@@ -114,11 +113,11 @@ func TestWrongMessageTypeCloses1003(t *testing.T) {
 		_, err := ws.ReceiveBytes(ctx)
 		return err
 	})
-	c := wsapitest.New(t, app)
-	ws := c.Connect("/text")
+	c := wsapitest.New(t, app, nil)
+	ws := c.Connect("/text", nil)
 	ws.SendBytes([]byte("x"))
 	ws.ExpectClose(wsapi.CloseUnsupportedData)
-	ws = c.Connect("/bytes")
+	ws = c.Connect("/bytes", nil)
 	ws.SendText("x")
 	ws.ExpectClose(wsapi.CloseUnsupportedData)
 }
@@ -131,41 +130,45 @@ func TestProtocolErrorCodes(t *testing.T) {
 		send func(ws *wsapitest.Conn)
 		code wsapi.CloseCode
 	}{
-		{"invalid UTF-8", func(ws *wsapitest.Conn) { ws.WriteFrame(true, ws_OpText, []byte{0xff, 0xfe}) }, wsapi.CloseInvalidFramePayloadData},
+		{"invalid UTF-8", func(ws *wsapitest.Conn) {
+			ws.WriteFrame(wsapitest.Frame{Fin: true, Op: wsapitest.OpText, Payload: []byte{0xff, 0xfe}})
+		}, wsapi.CloseInvalidFramePayloadData},
 		{"UTF-8 split invalid across fragments", func(ws *wsapitest.Conn) {
-			ws.WriteFrame(false, ws_OpText, []byte{0xe2, 0x82})
-			ws.WriteFrame(true, ws_OpContinuation, []byte{0x28})
+			ws.WriteFrame(wsapitest.Frame{Fin: false, Op: wsapitest.OpText, Payload: []byte{0xe2, 0x82}})
+			ws.WriteFrame(wsapitest.Frame{Fin: true, Op: wsapitest.OpContinuation, Payload: []byte{0x28}})
 		}, wsapi.CloseInvalidFramePayloadData},
 		{"over the read limit", func(ws *wsapitest.Conn) { ws.SendText(strings.Repeat("a", 1025)) }, wsapi.CloseMessageTooBig},
 		{"over the limit in fragments", func(ws *wsapitest.Conn) {
-			ws.WriteFrame(false, ws_OpBinary, make([]byte, 600))
-			ws.WriteFrame(true, ws_OpContinuation, make([]byte, 600))
+			ws.WriteFrame(wsapitest.Frame{Fin: false, Op: wsapitest.OpBinary, Payload: make([]byte, 600)})
+			ws.WriteFrame(wsapitest.Frame{Fin: true, Op: wsapitest.OpContinuation, Payload: make([]byte, 600)})
 		}, wsapi.CloseMessageTooBig},
-		{"continuation without start", func(ws *wsapitest.Conn) { ws.WriteFrame(true, ws_OpContinuation, []byte("x")) }, wsapi.CloseProtocolError},
-		{"reserved opcode", func(ws *wsapitest.Conn) { ws.WriteFrame(true, 3, nil) }, wsapi.CloseProtocolError},
+		{"continuation without start", func(ws *wsapitest.Conn) {
+			ws.WriteFrame(wsapitest.Frame{Fin: true, Op: wsapitest.OpContinuation, Payload: []byte("x")})
+		}, wsapi.CloseProtocolError},
+		{"reserved opcode", func(ws *wsapitest.Conn) { ws.WriteFrame(wsapitest.Frame{Fin: true, Op: 3, Payload: nil}) }, wsapi.CloseProtocolError},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ws := wsapitest.New(t, app).Connect("/ws")
+			ws := wsapitest.New(t, app, nil).Connect("/ws", nil)
 			tt.send(ws)
 			ws.ExpectClose(tt.code)
 			ws.Close()
 		})
 	}
 	// The server kept serving through all of that.
-	roundTrip(t, wsapitest.New(t, app).Connect("/ws"), "still", "still")
+	roundTrip(t, wsapitest.New(t, app, nil).Connect("/ws", nil), "still", "still")
 }
 
 func TestFragmentsAndControlFramesBetweenThem(t *testing.T) {
 	app, _ := quietApp(nil)
 	app.WS("/ws", echo("got:"))
-	c := wsapitest.New(t, app)
-	ws := c.Connect("/ws")
-	ws.WriteFrame(false, ws_OpText, []byte("hel"))
-	ws.WriteFrame(true, ws_OpPing, []byte("p"))
-	ws.WriteFrame(false, ws_OpContinuation, []byte("lo "))
-	ws.WriteFrame(true, ws_OpPong, nil) // unsolicited: ignored
-	ws.WriteFrame(true, ws_OpContinuation, []byte("数据"))
+	c := wsapitest.New(t, app, nil)
+	ws := c.Connect("/ws", nil)
+	ws.WriteFrame(wsapitest.Frame{Fin: false, Op: wsapitest.OpText, Payload: []byte("hel")})
+	ws.WriteFrame(wsapitest.Frame{Fin: true, Op: wsapitest.OpPing, Payload: []byte("p")})
+	ws.WriteFrame(wsapitest.Frame{Fin: false, Op: wsapitest.OpContinuation, Payload: []byte("lo ")})
+	ws.WriteFrame(wsapitest.Frame{Fin: true, Op: wsapitest.OpPong, Payload: nil}) // unsolicited: ignored
+	ws.WriteFrame(wsapitest.Frame{Fin: true, Op: wsapitest.OpContinuation, Payload: []byte("数据")})
 	if got := ws.ReceiveText(); got != "got:hello 数据" {
 		t.Fatalf("got %q", got)
 	}
@@ -199,11 +202,11 @@ func TestHandlerEndings(t *testing.T) {
 		}
 		return err
 	})
-	c := wsapitest.New(t, app)
+	c := wsapitest.New(t, app, nil)
 
-	c.Connect("/nil").ExpectClose(wsapi.CloseNormalClosure)
+	c.Connect("/nil", nil).ExpectClose(wsapi.CloseNormalClosure)
 
-	ws := c.Connect("/error")
+	ws := c.Connect("/error", nil)
 	if reason := ws.ExpectClose(wsapi.CloseInternalServerError); strings.Contains(reason, "database") {
 		t.Fatalf("the close reason leaks the error: %q", reason)
 	}
@@ -211,26 +214,26 @@ func TestHandlerEndings(t *testing.T) {
 		t.Fatalf("Wait = %v", err)
 	}
 
-	ws = c.Connect("/panic")
+	ws = c.Connect("/panic", nil)
 	ws.ExpectClose(wsapi.CloseInternalServerError)
 	if err := ws.Wait(); err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Fatalf("Wait = %v", err)
 	}
 
-	ws = c.Connect("/reject")
+	ws = c.Connect("/reject", nil)
 	reason := ws.ExpectClose(4000)
 	if len(reason) > 123 || !strings.HasPrefix(reason, "éé") || !utf8Valid(reason) {
 		t.Fatalf("reason %d bytes %q: want at most 123 bytes of valid UTF-8", len(reason), reason)
 	}
 
-	if status, body := handshakeStatus(t, c, "/refuse"); status != http.StatusForbidden {
+	if status, body := handshakeStatus(t, c, "/refuse", nil); status != http.StatusForbidden {
 		t.Fatalf("handler returned without accepting: %d %s", status, body)
 	}
-	if status, body := handshakeStatus(t, c, "/panic-before"); status != http.StatusInternalServerError || strings.Contains(body, "early") {
+	if status, body := handshakeStatus(t, c, "/panic-before", nil); status != http.StatusInternalServerError || strings.Contains(body, "early") {
 		t.Fatalf("panic before accept: %d %s", status, body)
 	}
 
-	ws = c.Connect("/disconnect")
+	ws = c.Connect("/disconnect", nil)
 	ws.CloseWith(wsapi.CloseGoingAway, "Going Away")
 	if got := <-ended; got != "1001 Going Away" {
 		t.Fatalf("handler saw %q, want the peer's code and reason exactly", got)
@@ -247,7 +250,7 @@ func TestHandlerEndings(t *testing.T) {
 
 func roundTripAfter(t *testing.T, c *wsapitest.Client) {
 	t.Helper()
-	ws, err := c.Dial("/disconnect")
+	ws, err := c.Dial("/disconnect", nil)
 	if err != nil {
 		t.Fatalf("the server stopped serving: %v", err)
 	}
@@ -276,8 +279,8 @@ func TestContextCancelledWhenPeerLeavesAndHandlerNeverReads(t *testing.T) {
 			}
 		}
 	})
-	c := wsapitest.New(t, app)
-	ws := c.Connect("/send-only")
+	c := wsapitest.New(t, app, nil)
+	ws := c.Connect("/send-only", nil)
 	ws.CloseWith(wsapi.CloseGoingAway, "bye")
 	select {
 	case err := <-cause:
@@ -289,7 +292,7 @@ func TestContextCancelledWhenPeerLeavesAndHandlerNeverReads(t *testing.T) {
 		t.Fatal("ctx was not cancelled after the peer closed")
 	}
 
-	ws = c.Connect("/send-only")
+	ws = c.Connect("/send-only", nil)
 	ws.Drop() // no close frame at all
 	select {
 	case err := <-cause:
@@ -324,8 +327,8 @@ func TestConcurrentSenders(t *testing.T) {
 		_, err := ws.ReceiveText(ctx)
 		return err
 	})
-	c := wsapitest.New(t, app)
-	ws := c.Connect("/fan")
+	c := wsapitest.New(t, app, nil)
+	ws := c.Connect("/fan", nil)
 	next := make([]int, senders)
 	for range senders * each {
 		var s, i int
@@ -363,8 +366,8 @@ func TestReceiveWithTimeoutKeepsConnection(t *testing.T) {
 		}
 		return ws.SendText(ctx, "then got "+msg)
 	})
-	c := wsapitest.New(t, app)
-	ws := c.Connect("/slow")
+	c := wsapitest.New(t, app, nil)
+	ws := c.Connect("/slow", nil)
 	if got := ws.ReceiveText(); got != "timed out" {
 		t.Fatalf("got %q", got)
 	}
@@ -396,15 +399,15 @@ func TestAcceptSubprotocolAndHeaders(t *testing.T) {
 		}
 		return ws.SendText(ctx, "token="+p.Token)
 	})
-	c := wsapitest.New(t, app)
-	ws := c.Connect("/proto", wsapitest.WithSubprotocols("chat.v1", "chat.v2"))
+	c := wsapitest.New(t, app, nil)
+	ws := c.Connect("/proto", &wsapitest.DialOptions{Subprotocols: []string{"chat.v1", "chat.v2"}})
 	if ws.Subprotocol() != "chat.v2" || ws.Header().Get("X-Extra") != "1" {
 		t.Fatalf("subprotocol %q, X-Extra %q", ws.Subprotocol(), ws.Header().Get("X-Extra"))
 	}
 	if got := ws.ReceiveText(); got != "chat.v1,chat.v2" {
 		t.Fatalf("offered %q", got)
 	}
-	ws = c.Connect("/bearer", wsapitest.WithSubprotocols("bearer", "s3cr3t"))
+	ws = c.Connect("/bearer", &wsapitest.DialOptions{Subprotocols: []string{"bearer", "s3cr3t"}})
 	if ws.Subprotocol() != "bearer" {
 		t.Fatalf("agreed on %q: the server must answer the marker, never the token", ws.Subprotocol())
 	}
@@ -412,16 +415,6 @@ func TestAcceptSubprotocolAndHeaders(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
-
-// Aliases keep the frame-level tests readable.
-const (
-	ws_OpContinuation = ws.OpContinuation
-	ws_OpText         = ws.OpText
-	ws_OpBinary       = ws.OpBinary
-	ws_OpClose        = ws.OpClose
-	ws_OpPing         = ws.OpPing
-	ws_OpPong         = ws.OpPong
-)
 
 // TestReceiveFuncReusesBuffersSafely echoes messages of many sizes through
 // ReceiveFunc, whose buffers are reused: every echo must be exact.
@@ -445,11 +438,7 @@ func TestReceiveFuncReusesBuffersSafely(t *testing.T) {
 					}
 				}
 			})
-			var opts []wsapitest.DialOption
-			if compress {
-				opts = append(opts, wsapitest.WithCompression())
-			}
-			ws := wsapitest.New(t, app).Connect("/echo", opts...)
+			ws := wsapitest.New(t, app, nil).Connect("/echo", &wsapitest.DialOptions{Compression: compress})
 			for i, size := range []int{0, 1, 31, 4095, 4096, 4097, 16 << 10, 100_000, 1 << 20, 32, 70_000} {
 				msg := make([]byte, size)
 				for j := range msg {
@@ -458,8 +447,8 @@ func TestReceiveFuncReusesBuffersSafely(t *testing.T) {
 				if i%2 == 0 {
 					// Fragmented, so the message is assembled across frames.
 					half := size / 2
-					ws.WriteFrame(false, ws_OpBinary, msg[:half])
-					ws.WriteFrame(true, ws_OpContinuation, msg[half:])
+					ws.WriteFrame(wsapitest.Frame{Fin: false, Op: wsapitest.OpBinary, Payload: msg[:half]})
+					ws.WriteFrame(wsapitest.Frame{Fin: true, Op: wsapitest.OpContinuation, Payload: msg[half:]})
 				} else {
 					ws.SendBytes(msg)
 				}

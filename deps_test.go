@@ -70,11 +70,9 @@ type AllTypes struct {
 func TestBindAllTypes(t *testing.T) {
 	app := wsapi.New(nil)
 	reportParams[AllTypes](app, "/types/{s}")
-	c := wsapitest.New(t, app)
+	c := wsapitest.New(t, app, nil)
 
-	ws := c.Connect("/types/hello?i=-42&b=yes&tag=a&tag=b&d=2s&opt=7&t=2020-01-02T03:04:05Z",
-		wsapitest.WithHeader("X-Level", "high"), wsapitest.WithHeader("X-Multi", "m1"), wsapitest.WithHeader("X-Multi", "m2"),
-		wsapitest.WithCookie("ck", "cookie!"))
+	ws := c.Connect("/types/hello?i=-42&b=yes&tag=a&tag=b&d=2s&opt=7&t=2020-01-02T03:04:05Z", &wsapitest.DialOptions{Header: http.Header{"X-Level": {"high"}, "X-Multi": {"m1", "m2"}}, Cookies: []*http.Cookie{{Name: "ck", Value: "cookie!"}}})
 	var got AllTypes
 	ws.ReceiveJSON(&got)
 	seven := 7
@@ -86,7 +84,7 @@ func TestBindAllTypes(t *testing.T) {
 	}
 	ws.Close()
 
-	ws = c.Connect("/types/x?i=1")
+	ws = c.Connect("/types/x?i=1", nil)
 	got = AllTypes{}
 	ws.ReceiveJSON(&got)
 	if got.Opt != nil || got.Tags != nil || got.L != 1 || got.B || got.Ck != "none" || got.D != 90*time.Second {
@@ -98,8 +96,8 @@ func TestBindAllTypes(t *testing.T) {
 func TestBindErrorsListEveryField(t *testing.T) {
 	app := wsapi.New(nil)
 	reportParams[AllTypes](app, "/types/{s}")
-	c := wsapitest.New(t, app)
-	status, body := handshakeStatus(t, c, "/types/x?i=abc&i8=300&b=maybe&d=soon&opt=1.5", wsapitest.WithHeader("X-Level", "mid"))
+	c := wsapitest.New(t, app, nil)
+	status, body := handshakeStatus(t, c, "/types/x?i=abc&i8=300&b=maybe&d=soon&opt=1.5", &wsapitest.DialOptions{Header: http.Header{"X-Level": {"mid"}}})
 	if status != http.StatusUnprocessableEntity {
 		t.Fatalf("status %d, want 422: %s", status, body)
 	}
@@ -122,7 +120,7 @@ func TestBindErrorsListEveryField(t *testing.T) {
 		t.Fatalf("errors %v\nwant %v\nbody %s", got, want, body)
 	}
 
-	status, body = handshakeStatus(t, c, "/types/x")
+	status, body = handshakeStatus(t, c, "/types/x", nil)
 	if status != 422 || !strings.Contains(body, `"loc":["query","i"]`) || !strings.Contains(body, `"type":"missing"`) {
 		t.Fatalf("missing required query: %d %s", status, body)
 	}
@@ -138,8 +136,8 @@ type Validated struct {
 func TestValidation(t *testing.T) {
 	app := wsapi.New(nil)
 	reportParams[Validated](app, "/v")
-	c := wsapitest.New(t, app)
-	status, body := handshakeStatus(t, c, "/v?name=ab&email=nope&color=blue&limit=0")
+	c := wsapitest.New(t, app, nil)
+	status, body := handshakeStatus(t, c, "/v?name=ab&email=nope&color=blue&limit=0", nil)
 	if status != 422 {
 		t.Fatalf("status %d: %s", status, body)
 	}
@@ -149,7 +147,7 @@ func TestValidation(t *testing.T) {
 			t.Errorf("422 body lacks %s: %s", want, body)
 		}
 	}
-	ws := c.Connect("/v?name=abc")
+	ws := c.Connect("/v?name=abc", nil)
 	var got Validated
 	ws.ReceiveJSON(&got)
 	if got != (Validated{Name: "abc", Color: "red", Limit: 10}) {
@@ -250,8 +248,8 @@ func TestDependencyTree(t *testing.T) {
 		seen.Store(&s)
 		return ws.Accept(ctx, nil)
 	})
-	c := wsapitest.New(t, app)
-	ws := c.Connect("/deps?token=secret")
+	c := wsapitest.New(t, app, nil)
+	ws := c.Connect("/deps?token=secret", nil)
 	ws.ExpectClose(wsapi.CloseNormalClosure)
 	ws.Close()
 	want := []string{"resolve DB", "resolve User", "resolve Session", "handler", "close Session", "close User", "close DB"}
@@ -264,7 +262,7 @@ func TestDependencyTree(t *testing.T) {
 
 	// A refused dependency: the handler never runs, what was resolved is closed.
 	rec = &recorder{}
-	status, body := handshakeStatus(t, c, "/deps?token=wrong")
+	status, body := handshakeStatus(t, c, "/deps?token=wrong", nil)
 	if status != http.StatusForbidden || !strings.Contains(body, "bad token") || !strings.Contains(body, `"code":1008`) {
 		t.Fatalf("refusal: %d %s", status, body)
 	}
@@ -318,14 +316,14 @@ func TestAppAndGroupDependenciesRunFirst(t *testing.T) {
 		}
 		return ws.Accept(ctx, nil)
 	})
-	c := wsapitest.New(t, app)
-	ws := c.Connect("/g/ws", wsapitest.WithHeader("X-Key", "k"))
+	c := wsapitest.New(t, app, nil)
+	ws := c.Connect("/g/ws", &wsapitest.DialOptions{Header: http.Header{"X-Key": {"k"}}})
 	ws.ExpectClose(wsapi.CloseNormalClosure)
 	ws.Close()
 	if got, want := rec.get(), []string{"app guard", "group guard", "route params"}; !slices.Equal(got, want) {
 		t.Fatalf("order %v, want %v", got, want)
 	}
-	status, body := handshakeStatus(t, c, "/g/ws", wsapitest.WithHeader("X-Key", "nope"))
+	status, body := handshakeStatus(t, c, "/g/ws", &wsapitest.DialOptions{Header: http.Header{"X-Key": {"nope"}}})
 	if status != http.StatusUnauthorized || !strings.Contains(body, `"code":4001`) {
 		t.Fatalf("custom status: %d %s", status, body)
 	}
@@ -342,8 +340,8 @@ func TestOverrideDependency(t *testing.T) {
 	})
 	fake := &User{Name: "fake"}
 	restore := wsapi.Override(app, func(ctx context.Context, r *http.Request) (*User, error) { return fake, nil })
-	c := wsapitest.New(t, app)
-	ws := c.Connect("/o") // no token: only the override lets this through
+	c := wsapitest.New(t, app, nil)
+	ws := c.Connect("/o", nil) // no token: only the override lets this through
 	ws.ExpectClose(wsapi.CloseNormalClosure)
 	ws.Close()
 	if user.Load() != fake {
@@ -353,7 +351,7 @@ func TestOverrideDependency(t *testing.T) {
 		t.Fatalf("events %v: an override replaces binding and Resolve, and keeps Close", got)
 	}
 	restore()
-	if status, _ := handshakeStatus(t, c, "/o"); status != http.StatusUnprocessableEntity {
+	if status, _ := handshakeStatus(t, c, "/o", nil); status != http.StatusUnprocessableEntity {
 		t.Fatalf("after restore: status %d, want 422 (token missing)", status)
 	}
 }
@@ -363,12 +361,12 @@ func TestRejectAfterAccept(t *testing.T) {
 	reportParams[Validated](app, "/v")
 	type P struct{ User User }
 	wsapi.Route(app, "/u", func(ctx context.Context, ws *wsapi.Conn, p *P) error { return ws.Accept(ctx, nil) })
-	c := wsapitest.New(t, app)
-	ws := c.Connect("/v?name=a")
+	c := wsapitest.New(t, app, nil)
+	ws := c.Connect("/v?name=a", nil)
 	if reason := ws.ExpectClose(wsapi.ClosePolicyViolation); !strings.Contains(reason, "query.name") {
 		t.Fatalf("reason %q should name the field", reason)
 	}
-	ws = c.Connect("/u?token=wrong")
+	ws = c.Connect("/u?token=wrong", nil)
 	if reason := ws.ExpectClose(wsapi.ClosePolicyViolation); reason != "bad token" {
 		t.Fatalf("reason %q", reason)
 	}

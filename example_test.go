@@ -53,7 +53,7 @@ func Example() {
 	// test client serves the app on a loopback port and talks to it.
 	t := &exampleT{}
 	defer t.done()
-	ws := wsapitest.New(t, app).Connect("/ws")
+	ws := wsapitest.New(t, app, nil).Connect("/ws", nil)
 	ws.SendText("hello")
 	fmt.Println(ws.ReceiveText())
 	ws.Close()
@@ -92,15 +92,15 @@ func ExampleRoute() {
 
 	t := &exampleT{}
 	defer t.done()
-	c := wsapitest.New(t, app)
-	fmt.Println(c.Connect("/items/foo/ws?token=some-token").ReceiveText())
+	c := wsapitest.New(t, app, nil)
+	fmt.Println(c.Connect("/items/foo/ws?token=some-token", nil).ReceiveText())
 
-	_, err := c.Dial("/items/foo/ws") // neither cookie nor token: refused before accept
+	_, err := c.Dial("/items/foo/ws", nil) // neither cookie nor token: refused before accept
 	var he *wsapitest.HandshakeError
 	if errors.As(err, &he) {
 		fmt.Println(he.StatusCode, string(he.Body))
 	}
-	_, err = c.Dial("/items/foo/ws?token=t&q=0") // q fails validation
+	_, err = c.Dial("/items/foo/ws?token=t&q=0", nil) // q fails validation
 	if errors.As(err, &he) {
 		fmt.Println(he.StatusCode, string(he.Body))
 	}
@@ -132,7 +132,7 @@ func ExampleApp_WS() {
 
 	t := &exampleT{}
 	defer t.done()
-	ws := wsapitest.New(t, app).Connect("/ws")
+	ws := wsapitest.New(t, app, nil).Connect("/ws", nil)
 	ws.SendBytes([]byte{1, 2, 3})
 	fmt.Println(ws.ReceiveBytes())
 	// Output: [1 2 3]
@@ -168,7 +168,7 @@ func ExampleConn_ReceiveJSON() {
 
 	t := &exampleT{}
 	defer t.done()
-	ws := wsapitest.New(t, app).Connect("/orders")
+	ws := wsapitest.New(t, app, nil).Connect("/orders", nil)
 	ws.SendText(`{"item": "tea", "quantity": 20}`)
 	fmt.Println(ws.ReceiveText())
 	ws.SendText(`{"item": "tea", "quantity": 2}`)
@@ -212,8 +212,8 @@ func ExampleManager_Broadcast() {
 
 	t := &exampleT{}
 	defer t.done()
-	c := wsapitest.New(t, app)
-	a, b := c.Connect("/ws/1"), c.Connect("/ws/2")
+	c := wsapitest.New(t, app, nil)
+	a, b := c.Connect("/ws/1", nil), c.Connect("/ws/2", nil)
 	a.SendText("hi")
 	fmt.Println(a.ReceiveText())
 	fmt.Println(a.ReceiveText())
@@ -243,7 +243,7 @@ func ExampleOverride() {
 
 	t := &exampleT{}
 	defer t.done()
-	fmt.Println(wsapitest.New(t, app).Connect("/me").ReceiveText())
+	fmt.Println(wsapitest.New(t, app, nil).Connect("/me", nil).ReceiveText())
 	// Output: hello test-user
 }
 
@@ -267,7 +267,7 @@ func ExampleHandleError() {
 
 	t := &exampleT{}
 	defer t.done()
-	ws := wsapitest.New(t, app).Connect("/ws")
+	ws := wsapitest.New(t, app, nil).Connect("/ws", nil)
 	_, _, err := ws.Receive()
 	fmt.Println(err)
 	// Output:
@@ -289,7 +289,7 @@ func ExampleProvide() {
 
 	t := &exampleT{}
 	defer t.done()
-	ws := wsapitest.New(t, app).Connect("/ws")
+	ws := wsapitest.New(t, app, nil).Connect("/ws", nil)
 	fmt.Println(ws.ReceiveText())
 	// Output:
 	// hello
@@ -308,7 +308,7 @@ func ExampleHTTPRoute() {
 
 	t := &exampleT{}
 	defer t.done()
-	c := wsapitest.New(t, app)
+	c := wsapitest.New(t, app, nil)
 	for _, path := range []string{"/items/7?lang=es", "/items/0"} {
 		resp := c.Get(path)
 		body, _ := io.ReadAll(resp.Body)

@@ -20,7 +20,7 @@ import (
 func TestOriginCheck(t *testing.T) {
 	app, _ := quietApp(&wsapi.Options{OriginPatterns: []string{"*.example.com"}})
 	app.WS("/ws", echo(""))
-	c := wsapitest.New(t, app)
+	c := wsapitest.New(t, app, nil)
 	host := strings.TrimPrefix(c.URL(), "http://")
 	for origin, want := range map[string]int{
 		"":                         101,
@@ -29,17 +29,17 @@ func TestOriginCheck(t *testing.T) {
 		"https://evil.example.org": 403,
 		"null":                     403,
 	} {
-		var opts []wsapitest.DialOption
+		opts := &wsapitest.DialOptions{}
 		if origin != "" {
-			opts = append(opts, wsapitest.WithHeader("Origin", origin))
+			opts.Header = http.Header{"Origin": {origin}}
 		}
-		if status, body := handshakeStatus(t, c, "/ws", opts...); status != want {
+		if status, body := handshakeStatus(t, c, "/ws", opts); status != want {
 			t.Errorf("Origin %q: %d %s, want %d", origin, status, body, want)
 		}
 	}
 	open, _ := quietApp(&wsapi.Options{InsecureSkipOriginCheck: true})
 	open.WS("/ws", echo(""))
-	if status, _ := handshakeStatus(t, wsapitest.New(t, open), "/ws", wsapitest.WithHeader("Origin", "https://evil.example.org")); status != 101 {
+	if status, _ := handshakeStatus(t, wsapitest.New(t, open, nil), "/ws", &wsapitest.DialOptions{Header: http.Header{"Origin": {"https://evil.example.org"}}}); status != 101 {
 		t.Errorf("InsecureSkipOriginCheck: %d", status)
 	}
 }
@@ -47,8 +47,8 @@ func TestOriginCheck(t *testing.T) {
 func TestShutdownClosesWith1001(t *testing.T) {
 	app, _ := quietApp(nil)
 	app.WS("/ws", echo(""))
-	c := wsapitest.New(t, app)
-	a, b := c.Connect("/ws"), c.Connect("/ws")
+	c := wsapitest.New(t, app, nil)
+	a, b := c.Connect("/ws", nil), c.Connect("/ws", nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	done := make(chan error, 1)
@@ -58,7 +58,7 @@ func TestShutdownClosesWith1001(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	if status, _ := handshakeStatus(t, c, "/ws"); status != http.StatusServiceUnavailable {
+	if status, _ := handshakeStatus(t, c, "/ws", nil); status != http.StatusServiceUnavailable {
 		t.Fatalf("handshake after shutdown: %d, want 503", status)
 	}
 }
@@ -66,10 +66,10 @@ func TestShutdownClosesWith1001(t *testing.T) {
 func TestPingsAndIdleTimeout(t *testing.T) {
 	app, _ := quietApp(&wsapi.Options{PingInterval: 40 * time.Millisecond, IdleTimeout: 300 * time.Millisecond})
 	app.WS("/ws", echo(""))
-	c := wsapitest.New(t, app)
+	c := wsapitest.New(t, app, nil)
 
 	// A client that answers pings (wsapitest does, while it reads) stays.
-	ws := c.Connect("/ws")
+	ws := c.Connect("/ws", nil)
 	deadline := time.Now().Add(600 * time.Millisecond)
 	for time.Now().Before(deadline) {
 		roundTrip(t, ws, "x", "x")
@@ -78,7 +78,7 @@ func TestPingsAndIdleTimeout(t *testing.T) {
 	ws.Close()
 
 	// A client that never answers is closed with 1001 "idle timeout".
-	silent := c.Connect("/ws")
+	silent := c.Connect("/ws", nil)
 	var pings atomic.Int32
 	start := time.Now()
 	for {
@@ -86,12 +86,12 @@ func TestPingsAndIdleTimeout(t *testing.T) {
 		if err != nil {
 			t.Fatalf("reading: %v", err)
 		}
-		if f.Header.OpCode == ws_OpPing {
+		if f.Op == wsapitest.OpPing {
 			pings.Add(1)
 			continue
 		}
-		if f.Header.OpCode != ws_OpClose || !bytes.HasPrefix(f.Payload, []byte{0x03, 0xe9}) {
-			t.Fatalf("unexpected frame %v %q, want a close with 1001", f.Header.OpCode, f.Payload)
+		if f.Op != wsapitest.OpClose || !bytes.HasPrefix(f.Payload, []byte{0x03, 0xe9}) {
+			t.Fatalf("unexpected frame %v %q, want a close with 1001", f.Op, f.Payload)
 		}
 		break
 	}
@@ -118,8 +118,8 @@ func TestWriteTimeoutDropsAStuckClient(t *testing.T) {
 			}
 		}
 	})
-	c := wsapitest.New(t, app)
-	ws := c.Connect("/flood") // and never reads
+	c := wsapitest.New(t, app, nil)
+	ws := c.Connect("/flood", nil) // and never reads
 	select {
 	case err := <-result:
 		var d *wsapi.DisconnectError
@@ -140,13 +140,13 @@ func TestStats(t *testing.T) {
 		return errors.New("boom")
 	})
 	app.WS("/panic", func(ctx context.Context, ws *wsapi.Conn) error { panic("before accept") })
-	c := wsapitest.New(t, app)
-	a := c.Connect("/ok")
-	handshakeStatus(t, c, "/panic") // refused with 500, and a panic
-	f := c.Connect("/fail")
+	c := wsapitest.New(t, app, nil)
+	a := c.Connect("/ok", nil)
+	handshakeStatus(t, c, "/panic", nil) // refused with 500, and a panic
+	f := c.Connect("/fail", nil)
 	f.ExpectClose(wsapi.CloseInternalServerError)
 	f.Wait()
-	handshakeStatus(t, c, "/ok", wsapitest.WithHeader("Sec-WebSocket-Version", "8")) // refused with 426
+	handshakeStatus(t, c, "/ok", &wsapitest.DialOptions{Header: http.Header{"Sec-WebSocket-Version": {"8"}}}) // refused with 426
 	waitFor(t, func() bool { return app.Stats().Open == 1 }, "one open connection")
 	want := wsapi.Stats{Open: 1, Accepted: 2, Refused: 2, Failed: 1, Panics: 1}
 	if got := app.Stats(); got != want {
@@ -169,8 +169,8 @@ func TestSendAfterTheEndReturnsDisconnect(t *testing.T) {
 		got <- err
 		return err
 	})
-	c := wsapitest.New(t, app)
-	ws := c.Connect("/ws")
+	c := wsapitest.New(t, app, nil)
+	ws := c.Connect("/ws", nil)
 	ws.CloseWith(wsapi.CloseGoingAway, "bye")
 	if err := <-got; wsapi.CloseStatus(err) != wsapi.CloseGoingAway {
 		t.Fatalf("SendText after the end: %v, want the peer's *DisconnectError", err)
@@ -198,15 +198,15 @@ func TestBackgroundReaderHandsOverMessages(t *testing.T) {
 			}
 		}
 	})
-	c := wsapitest.New(t, app)
-	ws := c.Connect("/ws")
+	c := wsapitest.New(t, app, nil)
+	ws := c.Connect("/ws", nil)
 	time.Sleep(1500 * time.Millisecond) // long enough for the housekeeper to start a reader
-	if err := ws.WriteFrame(true, ws_OpPing, []byte("still there?")); err != nil {
+	if err := ws.WriteFrame(wsapitest.Frame{Fin: true, Op: wsapitest.OpPing, Payload: []byte("still there?")}); err != nil {
 		t.Fatal(err)
 	}
 	f, err := ws.ReadFrame()
-	if err != nil || f.Header.OpCode != ws_OpPong || string(f.Payload) != "still there?" {
-		t.Fatalf("no pong while the handler was busy: %v %v %q", err, f.Header.OpCode, f.Payload)
+	if err != nil || f.Op != wsapitest.OpPong || string(f.Payload) != "still there?" {
+		t.Fatalf("no pong while the handler was busy: %v %v %q", err, f.Op, f.Payload)
 	}
 	for _, m := range []string{"a", "b", "c"} {
 		ws.SendText(m)

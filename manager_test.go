@@ -64,10 +64,10 @@ func expectNothing(t *testing.T, ws *wsapitest.Conn, name string) {
 
 func TestRoomsAndAudiences(t *testing.T) {
 	m := wsapi.NewManager(nil)
-	c := wsapitest.New(t, roomApp(m))
-	a := c.Connect("/ws/a?room=red&room=self-a")
-	b := c.Connect("/ws/b?room=red&room=self-b")
-	d := c.Connect("/ws/d?room=blue&room=self-d")
+	c := wsapitest.New(t, roomApp(m), nil)
+	a := c.Connect("/ws/a?room=red&room=self-a", nil)
+	b := c.Connect("/ws/b?room=red&room=self-b", nil)
+	d := c.Connect("/ws/d?room=blue&room=self-d", nil)
 	if m.Len() != 3 || m.Room("red").Len() != 2 || m.Room("blue").Len() != 1 {
 		t.Fatalf("Len %d, red %d, blue %d", m.Len(), m.Room("red").Len(), m.Room("blue").Len())
 	}
@@ -129,12 +129,12 @@ func TestStalledClientDoesNotDelayOthers(t *testing.T) {
 	// buffers and its 1 MiB queue can hold.
 	m := wsapi.NewManager(nil)
 	app := roomApp(m)
-	c := wsapitest.New(t, app, wsapitest.Timeout(20*time.Second))
-	stalled := c.Connect("/ws/stalled?room=big")
+	c := wsapitest.New(t, app, &wsapitest.Options{Timeout: 20 * time.Second})
+	stalled := c.Connect("/ws/stalled?room=big", nil)
 	const others, rounds = 1000, 20
 	conns := make([]*wsapitest.Conn, others)
 	for i := range conns {
-		conns[i] = c.Connect(fmt.Sprintf("/ws/c%d", i))
+		conns[i] = c.Connect(fmt.Sprintf("/ws/c%d", i), nil)
 	}
 	big := strings.Repeat("x", 256<<10)
 	ctx := context.Background()
@@ -196,8 +196,8 @@ func TestStalledClientDoesNotDelayOthers(t *testing.T) {
 
 func TestOverflowDropKeepsTheClient(t *testing.T) {
 	m := wsapi.NewManager(&wsapi.ManagerOptions{MaxQueueBytes: 300 << 10, OnOverflow: wsapi.OverflowDrop})
-	c := wsapitest.New(t, roomApp(m))
-	slow := c.Connect("/ws/slow?room=big")
+	c := wsapitest.New(t, roomApp(m), nil)
+	slow := c.Connect("/ws/slow?room=big", nil)
 	big := strings.Repeat("y", 256<<10)
 	for range 100 {
 		m.Room("big").Broadcast(context.Background(), big)
@@ -217,10 +217,10 @@ func TestOverflowDropKeepsTheClient(t *testing.T) {
 
 func TestConcurrentBroadcastsKeepEachSendersOrder(t *testing.T) {
 	m := wsapi.NewManager(nil)
-	c := wsapitest.New(t, roomApp(m))
+	c := wsapitest.New(t, roomApp(m), nil)
 	readers := make([]*wsapitest.Conn, 5)
 	for i := range readers {
-		readers[i] = c.Connect(fmt.Sprintf("/ws/r%d", i))
+		readers[i] = c.Connect(fmt.Sprintf("/ws/r%d", i), nil)
 	}
 	const senders, each = 8, 200
 	var wg sync.WaitGroup
@@ -261,11 +261,11 @@ func TestManagersShareABroker(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c1, c2 := wsapitest.New(t, roomApp(m1)), wsapitest.New(t, roomApp(m2))
-	a := c1.Connect("/ws/a?room=red&room=all")
-	b := c1.Connect("/ws/b?room=all")
-	d := c2.Connect("/ws/d?room=red&room=all")
-	e := c2.Connect("/ws/e?room=all")
+	c1, c2 := wsapitest.New(t, roomApp(m1), nil), wsapitest.New(t, roomApp(m2), nil)
+	a := c1.Connect("/ws/a?room=red&room=all", nil)
+	b := c1.Connect("/ws/b?room=all", nil)
+	d := c2.Connect("/ws/d?room=red&room=all", nil)
+	e := c2.Connect("/ws/e?room=all", nil)
 	all := []*wsapitest.Conn{a, b, d, e}
 
 	a.SendText("from a")

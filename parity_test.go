@@ -69,14 +69,14 @@ type failingLookup struct{}
 func (failingLookup) Resolve(ctx context.Context) error { return errNoRows }
 
 func TestParityExceptionHandlers(t *testing.T) {
-	c := wsapitest.New(t, customErrorApp(nil))
+	c := wsapitest.New(t, customErrorApp(nil), nil)
 	// Before accept: the handler's refusal, with its close code and reason.
-	status, body := handshakeStatus(t, c, "/custom_error/")
+	status, body := handshakeStatus(t, c, "/custom_error/", nil)
 	if status != http.StatusForbidden || body != `{"code":1002,"detail":"foo"}` {
 		t.Errorf("custom error before accept: %d %s", status, body)
 	}
 	// After accept: the close code of the handler's choice.
-	ws := c.Connect("/custom_error_after/")
+	ws := c.Connect("/custom_error_after/", nil)
 	if reason := ws.ExpectClose(wsapi.CloseTryAgainLater); reason != "custom error after accept" {
 		t.Errorf("reason %q", reason)
 	}
@@ -85,14 +85,14 @@ func TestParityExceptionHandlers(t *testing.T) {
 	}
 	// A sentinel error, wrapped, from a handler and from a dependency.
 	for _, path := range []string{"/no_rows/", "/dep_error/"} {
-		status, body := handshakeStatus(t, c, path)
+		status, body := handshakeStatus(t, c, path, nil)
 		if status != http.StatusNotFound || body != `{"code":4004,"detail":"not found"}` {
 			t.Errorf("%s: %d %s", path, status, body)
 		}
 	}
 	// With RejectAfterAccept, as browsers need: the close code and reason.
-	c2 := wsapitest.New(t, customErrorApp(&wsapi.Options{RejectAfterAccept: true}))
-	ws = c2.Connect("/custom_error/")
+	c2 := wsapitest.New(t, customErrorApp(&wsapi.Options{RejectAfterAccept: true}), nil)
+	ws = c2.Connect("/custom_error/", nil)
 	if reason := ws.ExpectClose(1002); reason != "foo" {
 		t.Errorf("reason %q", reason)
 	}
@@ -111,11 +111,11 @@ func TestParityExceptionHandlerReturningNil(t *testing.T) {
 		ws.Accept(ctx, nil)
 		return &CustomError{"after"}
 	})
-	c := wsapitest.New(t, app)
-	if status, body := handshakeStatus(t, c, "/before"); status != http.StatusForbidden || body != `{"code":1008,"detail":"connection not accepted"}` {
+	c := wsapitest.New(t, app, nil)
+	if status, body := handshakeStatus(t, c, "/before", nil); status != http.StatusForbidden || body != `{"code":1008,"detail":"connection not accepted"}` {
 		t.Errorf("%d %s", status, body)
 	}
-	ws := c.Connect("/after")
+	ws := c.Connect("/after", nil)
 	if got := ws.ReceiveText(); got != "sorry: after" {
 		t.Errorf("got %q", got)
 	}
@@ -139,9 +139,9 @@ func TestParityDenialResponse(t *testing.T) {
 		Auth bearerAuth
 	}
 	wsapi.Route(app, "/auth", func(ctx context.Context, ws *wsapi.Conn, p *P) error { return ws.Accept(ctx, nil) })
-	c := wsapitest.New(t, app)
+	c := wsapitest.New(t, app, nil)
 
-	_, err := c.Dial("/")
+	_, err := c.Dial("/", nil)
 	var he *wsapitest.HandshakeError
 	if !errors.As(err, &he) {
 		t.Fatal(err)
@@ -151,7 +151,7 @@ func TestParityDenialResponse(t *testing.T) {
 		t.Errorf("got %d %v %q", he.StatusCode, he.Header, he.Body)
 	}
 
-	_, err = c.Dial("/auth")
+	_, err = c.Dial("/auth", nil)
 	if !errors.As(err, &he) {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestParityDenialResponse(t *testing.T) {
 		string(he.Body) != `{"code":1008,"detail":"token required"}` {
 		t.Errorf("got %d %v %s", he.StatusCode, he.Header, he.Body)
 	}
-	c.Connect("/auth", wsapitest.WithHeader("Authorization", "Bearer t0k")).Close()
+	c.Connect("/auth", &wsapitest.DialOptions{Header: http.Header{"Authorization": {"Bearer t0k"}}}).Close()
 }
 
 type bearerAuth struct {
@@ -197,15 +197,15 @@ func TestParityMiddlewareHeadersOn101(t *testing.T) {
 		return ws.Accept(ctx, &wsapi.AcceptOptions{Header: http.Header{"Set-Cookie": {"own=2"}}})
 	})
 	g.WS("/refuse", func(ctx context.Context, ws *wsapi.Conn) error { return wsapi.Reject(wsapi.ClosePolicyViolation, "no") })
-	c := wsapitest.New(t, app)
-	ws := c.Connect("/g/ws")
+	c := wsapitest.New(t, app, nil)
+	ws := c.Connect("/g/ws", nil)
 	h := ws.Header()
 	if h.Get("X-Test") != "Set by middleware" || h.Get("X-Frame-Options") != "DENY" ||
 		!slices.Equal(h["Set-Cookie"], []string{"mw=1", "own=2"}) || h.Get("Content-Length") != "" {
 		t.Errorf("101 headers: %v", h)
 	}
 	ws.Close()
-	_, err := c.Dial("/g/refuse")
+	_, err := c.Dial("/g/refuse", nil)
 	var he *wsapitest.HandshakeError
 	if !errors.As(err, &he) || he.Header.Get("X-Test") != "Set by middleware" {
 		t.Errorf("refusal headers: %v", err)
@@ -250,25 +250,25 @@ func TestParityTestClientSurfacesServerErrors(t *testing.T) {
 		app.WS("/reject", func(ctx context.Context, ws *wsapi.Conn) error { return wsapi.Reject(wsapi.ClosePolicyViolation, "no") })
 		return app
 	}
-	c := wsapitest.New(t, newApp())
-	_, err := c.Dial("/error")
+	c := wsapitest.New(t, newApp(), nil)
+	_, err := c.Dial("/error", nil)
 	var he *wsapitest.HandshakeError
 	if !errors.As(err, &he) || he.StatusCode != http.StatusInternalServerError || !errors.Is(err, errBoom) {
 		t.Errorf("Dial /error: %v, want a 500 HandshakeError carrying the handler's error", err)
 	}
-	_, err = c.Dial("/panic")
+	_, err = c.Dial("/panic", nil)
 	if !errors.As(err, &he) || he.ServerError() == nil || !strings.Contains(he.ServerError().Error(), "kaboom") {
 		t.Errorf("Dial /panic: %v, want the panic", err)
 	}
-	if _, err := c.Dial("/reject"); !errors.As(err, &he) || he.ServerError() != nil {
+	if _, err := c.Dial("/reject", nil); !errors.As(err, &he) || he.ServerError() != nil {
 		t.Errorf("a deliberate refusal carries a server error: %v", err)
 	}
 
 	// Not collected: the test fails when it ends, naming the failure.
 	rt := &recordingT{}
-	rc := wsapitest.New(rt, newApp())
-	rc.Dial("/error")
-	rc.Dial("/reject")
+	rc := wsapitest.New(rt, newApp(), nil)
+	rc.Dial("/error", nil)
+	rc.Dial("/reject", nil)
 	errs := rt.end()
 	if len(errs) != 1 || !strings.Contains(errs[0], "/error") || !strings.Contains(errs[0], "boom") {
 		t.Errorf("uncollected server failure reported as %q", errs)
@@ -308,7 +308,7 @@ func TestParityAppStateSharedWithHTTP(t *testing.T) {
 	app.HandleFunc("GET /plain", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, wsapi.State[Answer](r.Context()))
 	})
-	c := wsapitest.New(t, app)
+	c := wsapitest.New(t, app, nil)
 	for _, path := range []string{"/http", "/plain"} {
 		resp := c.Get(path)
 		body, _ := io.ReadAll(resp.Body)
@@ -316,7 +316,7 @@ func TestParityAppStateSharedWithHTTP(t *testing.T) {
 			t.Errorf("GET %s: %d %q", path, resp.StatusCode, body)
 		}
 	}
-	ws := c.Connect("/ws")
+	ws := c.Connect("/ws", nil)
 	if got := ws.ReceiveText(); got != "42" {
 		t.Errorf("WS /ws: %q", got)
 	}
@@ -339,7 +339,7 @@ func TestParityHTTPRouteRefusals(t *testing.T) {
 		fmt.Fprintf(w, "item %d", p.ID)
 		return nil
 	})
-	c := wsapitest.New(t, app)
+	c := wsapitest.New(t, app, nil)
 	get := func(path, auth string) (int, http.Header, string) {
 		req, _ := http.NewRequest("GET", c.URL()+path, nil)
 		if auth != "" {
@@ -382,18 +382,18 @@ func TestParityValidationNamesTheRoute(t *testing.T) {
 		h := func(ctx context.Context, ws *wsapi.Conn, p *P) error { return ws.Accept(ctx, nil) }
 		wsapi.Route(app, "/ws/{item_id}", h)
 		wsapi.Route(app.Group("/sub"), "/ws/{item_id}", h)
-		c := wsapitest.New(t, app)
+		c := wsapitest.New(t, app, nil)
 		for _, prefix := range []string{"", "/sub"} {
 			endpoint := "WS " + prefix + "/ws/{item_id}"
 			if !after {
-				status, body := handshakeStatus(t, c, prefix+"/ws/SECRET-VALUE")
+				status, body := handshakeStatus(t, c, prefix+"/ws/SECRET-VALUE", nil)
 				want := `{"detail":[{"loc":["path","item_id"],"msg":"value is not a valid integer","type":"int_parsing"}],"endpoint":"` + endpoint + `"}`
 				if status != 422 || body != want {
 					t.Errorf("%d %s", status, body)
 				}
 				continue
 			}
-			ws := c.Connect(prefix + "/ws/SECRET-VALUE")
+			ws := c.Connect(prefix+"/ws/SECRET-VALUE", nil)
 			want := "wsapi: invalid value for " + endpoint + ": path.item_id: value is not a valid integer"
 			if reason := ws.ExpectClose(wsapi.ClosePolicyViolation); reason != want {
 				t.Errorf("reason %q, want %q", reason, want)

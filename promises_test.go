@@ -55,12 +55,12 @@ func TestPromiseReceiveFuncLendsUntilItReturns(t *testing.T) {
 			}
 		}
 	})
-	c := wsapitest.New(t, app)
+	c := wsapitest.New(t, app, nil)
 	const conns = 16
 	var wg sync.WaitGroup
 	errs := make(chan error, conns)
 	for i := range conns {
-		ws := c.Connect("/slow")
+		ws := c.Connect("/slow", nil)
 		size := 100 // in the read buffer
 		if i%2 == 1 {
 			size = 64 << 10 // in a pooled buffer
@@ -74,7 +74,7 @@ func TestPromiseReceiveFuncLendsUntilItReturns(t *testing.T) {
 				bytes.Repeat([]byte{'c'}, size),
 			}
 			for j, m := range msgs {
-				if err := ws.WriteFrame(true, ws_OpBinary, m); err != nil {
+				if err := ws.WriteFrame(wsapitest.Frame{Fin: true, Op: wsapitest.OpBinary, Payload: m}); err != nil {
 					errs <- err
 					return
 				}
@@ -142,13 +142,13 @@ func TestPromiseMisuseIsDetectedExactly(t *testing.T) {
 		}
 		return ws.SendText(ctx, "Receive inside ReceiveFunc panicked")
 	})
-	c := wsapitest.New(t, app)
-	a := c.Connect("/twice")
+	c := wsapitest.New(t, app, nil)
+	a := c.Connect("/twice", nil)
 	if got := a.ReceiveText(); got != "second Receive panicked" {
 		t.Fatalf("got %q", got)
 	}
 	a.Close()
-	b := c.Connect("/inside")
+	b := c.Connect("/inside", nil)
 	b.SendText("x")
 	if got := b.ReceiveText(); got != "Receive inside ReceiveFunc panicked" {
 		t.Fatalf("got %q", got)
@@ -190,8 +190,8 @@ func TestPromiseCancelledSendIsNeverWritten(t *testing.T) {
 		_, err = ws.ReceiveText(ctx)
 		return err
 	})
-	c := wsapitest.New(t, app)
-	ws := c.Connect("/ws")
+	c := wsapitest.New(t, app, nil)
+	ws := c.Connect("/ws", nil)
 	time.Sleep(300 * time.Millisecond) // the send gives up meanwhile
 	if got := ws.ReceiveText(); len(got) != len(big) {
 		t.Fatalf("first message has %d bytes, want the big one", len(got))
@@ -236,8 +236,8 @@ func TestPromiseCancelledSendsUnderLoad(t *testing.T) {
 		wg.Wait()
 		return ws.SendText(ctx, "end")
 	})
-	c := wsapitest.New(t, app)
-	ws := c.Connect("/ws")
+	c := wsapitest.New(t, app, nil)
+	ws := c.Connect("/ws", nil)
 	got := map[string]bool{}
 	last := make([]int, senders)
 	for i := range last {
@@ -305,8 +305,8 @@ func TestPromiseReceiveCancelledLosesNothing(t *testing.T) {
 		}
 		return ws.SendText(ctx, "all in order")
 	})
-	c := wsapitest.New(t, app)
-	ws := c.Connect("/ws")
+	c := wsapitest.New(t, app, nil)
+	ws := c.Connect("/ws", nil)
 	for i := range n {
 		if i%10 == 0 {
 			time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond)
@@ -315,12 +315,12 @@ func TestPromiseReceiveCancelledLosesNothing(t *testing.T) {
 			// In two frames, with a pause between: receives time out in the
 			// middle of the message, and lose nothing.
 			s := fmt.Sprint(i)
-			ws.WriteFrame(false, ws_OpText, []byte(s[:1]))
+			ws.WriteFrame(wsapitest.Frame{Fin: false, Op: wsapitest.OpText, Payload: []byte(s[:1])})
 			time.Sleep(time.Millisecond)
-			ws.WriteFrame(true, ws_OpContinuation, []byte(s[1:]))
+			ws.WriteFrame(wsapitest.Frame{Fin: true, Op: wsapitest.OpContinuation, Payload: []byte(s[1:])})
 			continue
 		}
-		ws.WriteFrame(true, ws_OpText, []byte(fmt.Sprint(i)))
+		ws.WriteFrame(wsapitest.Frame{Fin: true, Op: wsapitest.OpText, Payload: []byte(fmt.Sprint(i))})
 	}
 	if _, got, err := ws.Receive(); err != nil || string(got) != "all in order" {
 		t.Fatalf("got %q, %v", got, err)
@@ -357,9 +357,9 @@ func TestPromiseHandlerContextAfterTheEnd(t *testing.T) {
 		wg.Wait()
 		return err
 	})
-	c := wsapitest.New(t, app)
+	c := wsapitest.New(t, app, nil)
 	for range 5 {
-		ws := c.Connect("/ws")
+		ws := c.Connect("/ws", nil)
 		time.Sleep(20 * time.Millisecond)
 		ws.Drop()
 		for range 5 {
@@ -420,7 +420,7 @@ func TestPromiseConcurrentEnds(t *testing.T) {
 			}
 		}
 	})
-	c := wsapitest.New(t, app, wsapitest.Timeout(10*time.Second))
+	c := wsapitest.New(t, app, &wsapitest.Options{Timeout: 10 * time.Second})
 	const conns = 60
 	var clients sync.WaitGroup
 	codes := make(chan wsapi.CloseCode, conns)
@@ -428,13 +428,13 @@ func TestPromiseConcurrentEnds(t *testing.T) {
 		clients.Add(1)
 		go func() {
 			defer clients.Done()
-			ws, err := c.Dial("/ws")
+			ws, err := c.Dial("/ws", nil)
 			if err != nil {
 				codes <- 0 // refused: Shutdown came first (503)
 				return
 			}
 			if i%3 == 0 {
-				ws.WriteFrame(true, ws_OpText, []byte("hello"))
+				ws.WriteFrame(wsapitest.Frame{Fin: true, Op: wsapitest.OpText, Payload: []byte("hello")})
 			}
 			for {
 				_, _, err := ws.Receive()
@@ -509,6 +509,7 @@ func TestPromiseNegotiationDuringBroadcasts(t *testing.T) {
 			default:
 			}
 			m.Broadcast(context.Background(), fmt.Sprintf("%d %s", i, payload))
+			time.Sleep(100 * time.Microsecond) // a busy chat, not a flood that every queue overflows
 			for ws := range m.Conns() {
 				if p := ws.Subprotocol(); p != "" && p != "v1" {
 					torn.Add(1)
@@ -516,18 +517,15 @@ func TestPromiseNegotiationDuringBroadcasts(t *testing.T) {
 			}
 		}
 	}()
-	c := wsapitest.New(t, app)
+	c := wsapitest.New(t, app, nil)
 	var wg sync.WaitGroup
 	errs := make(chan error, 100)
 	for i := range 40 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			opts := []wsapitest.DialOption{wsapitest.WithSubprotocols("v1", fmt.Sprintf("token-%d", i))}
-			if i%2 == 0 {
-				opts = append(opts, wsapitest.WithCompression())
-			}
-			ws, err := c.Dial("/ws", opts...)
+			opts := &wsapitest.DialOptions{Subprotocols: []string{"v1", fmt.Sprintf("token-%d", i)}, Compression: i%2 == 0}
+			ws, err := c.Dial("/ws", opts)
 			if err != nil {
 				errs <- err
 				return
@@ -606,11 +604,11 @@ func TestPromiseChatBurst(t *testing.T) {
 		t.Skip("opens 200 connections")
 	}
 	manager := wsapi.NewManager(nil)
-	c := wsapitest.New(t, chatApp(manager), wsapitest.Timeout(20*time.Second))
+	c := wsapitest.New(t, chatApp(manager), &wsapitest.Options{Timeout: 20 * time.Second})
 	const clients, each = 200, 5
 	conns := make([]*wsapitest.Conn, clients)
 	for i := range conns {
-		conns[i] = c.Connect(fmt.Sprintf("/ws/%d", i))
+		conns[i] = c.Connect(fmt.Sprintf("/ws/%d", i), nil)
 	}
 	waitFor(t, func() bool { return manager.Len() == clients }, "every client to register")
 	var wg sync.WaitGroup
@@ -655,7 +653,7 @@ func TestPromiseChatBurst(t *testing.T) {
 	for _, ws := range conns {
 		go func() {
 			for k := range each {
-				ws.WriteFrame(true, ws_OpText, fmt.Appendf(nil, "m%d", k))
+				ws.WriteFrame(wsapitest.Frame{Fin: true, Op: wsapitest.OpText, Payload: fmt.Appendf(nil, "m%d", k)})
 			}
 		}()
 	}
@@ -675,7 +673,7 @@ func TestPromiseChatBurst(t *testing.T) {
 		case 1:
 			ws.Drop()
 		case 2:
-			ws.WriteFrame(true, ws_OpText, []byte("bye"))
+			ws.WriteFrame(wsapitest.Frame{Fin: true, Op: wsapitest.OpText, Payload: []byte("bye")})
 			ws.Drop()
 		}
 	}
@@ -744,10 +742,10 @@ func TestPromiseDependencyCleanupContext(t *testing.T) {
 		})
 	})
 	closerResults = got
-	c := wsapitest.New(t, app)
-	ws := c.Connect("/ws")
+	c := wsapitest.New(t, app, nil)
+	ws := c.Connect("/ws", nil)
 	ws.Close()
-	handshakeStatus(t, c, "/ws?deny=true")
+	handshakeStatus(t, c, "/ws?deny=true", nil)
 	for _, what := range []string{"accepted", "refused"} {
 		select {
 		case r := <-got:
@@ -782,7 +780,7 @@ func (closerDep) Close(ctx context.Context) error {
 func TestPromiseRoutesRegisteredWhileServing(t *testing.T) {
 	app, _ := quietApp(nil)
 	app.WS("/ws/0", echo(""))
-	c := wsapitest.New(t, app)
+	c := wsapitest.New(t, app, nil)
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	wg.Add(1)
@@ -794,14 +792,14 @@ func TestPromiseRoutesRegisteredWhileServing(t *testing.T) {
 				return
 			default:
 			}
-			if ws, err := c.Dial("/ws/0"); err == nil {
+			if ws, err := c.Dial("/ws/0", nil); err == nil {
 				ws.Close()
 			}
 		}
 	}()
 	for i := 1; i <= 30; i++ {
 		app.WS(fmt.Sprintf("/ws/%d", i), echo(""))
-		ws := c.Connect(fmt.Sprintf("/ws/%d", i))
+		ws := c.Connect(fmt.Sprintf("/ws/%d", i), nil)
 		ws.SendText("hi")
 		if got := ws.ReceiveText(); got != "hi" {
 			t.Fatalf("route %d: got %q", i, got)

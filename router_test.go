@@ -39,9 +39,9 @@ func roundTrip(t *testing.T, ws *wsapitest.Conn, send, want string) {
 	}
 }
 
-func handshakeStatus(t *testing.T, c *wsapitest.Client, path string, opts ...wsapitest.DialOption) (int, string) {
+func handshakeStatus(t *testing.T, c *wsapitest.Client, path string, opts *wsapitest.DialOptions) (int, string) {
 	t.Helper()
-	ws, err := c.Dial(path, opts...)
+	ws, err := c.Dial(path, opts)
 	if err == nil {
 		ws.Close()
 		return http.StatusSwitchingProtocols, ""
@@ -62,8 +62,8 @@ func TestUpgradeGoesToWebSocketRouteBeforeCatchAllPage(t *testing.T) {
 	app := wsapi.New(nil)
 	app.WS("/", echo("ws:"))
 	app.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "page") })
-	c := wsapitest.New(t, app)
-	roundTrip(t, c.Connect("/"), "x", "ws:x")
+	c := wsapitest.New(t, app, nil)
+	roundTrip(t, c.Connect("/", nil), "x", "ws:x")
 	resp := c.Get("/")
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 || string(body) != "page" {
@@ -75,9 +75,9 @@ func TestRoutingStatuses(t *testing.T) {
 	app := wsapi.New(nil)
 	app.WS("/ws", echo(""))
 	app.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "page") })
-	c := wsapitest.New(t, app)
+	c := wsapitest.New(t, app, nil)
 
-	if status, body := handshakeStatus(t, c, "/nowhere"); status != http.StatusNotFound || !strings.Contains(body, "no WebSocket route") {
+	if status, body := handshakeStatus(t, c, "/nowhere", nil); status != http.StatusNotFound || !strings.Contains(body, "no WebSocket route") {
 		t.Errorf("upgrade to a path without a WebSocket route = %d %s, want 404", status, body)
 	}
 	resp := c.Get("/ws")
@@ -103,12 +103,12 @@ func TestGroupsKeepTheMeaningOfPatterns(t *testing.T) {
 	items.WS("/{$}", echo("slash:")) // exactly /items/
 	items.WS("/sub/", echo("tree:")) // the subtree /items/sub/
 	items.Group("/deep").WS("/ws", echo("deep:"))
-	c := wsapitest.New(t, app)
-	roundTrip(t, c.Connect("/items"), "a", "exact:a")
-	roundTrip(t, c.Connect("/items/"), "b", "slash:b")
-	roundTrip(t, c.Connect("/items/sub/x/y"), "c", "tree:c")
-	roundTrip(t, c.Connect("/items/deep/ws"), "d", "deep:d")
-	if status, _ := handshakeStatus(t, c, "/items/other"); status != http.StatusNotFound {
+	c := wsapitest.New(t, app, nil)
+	roundTrip(t, c.Connect("/items", nil), "a", "exact:a")
+	roundTrip(t, c.Connect("/items/", nil), "b", "slash:b")
+	roundTrip(t, c.Connect("/items/sub/x/y", nil), "c", "tree:c")
+	roundTrip(t, c.Connect("/items/deep/ws", nil), "d", "deep:d")
+	if status, _ := handshakeStatus(t, c, "/items/other", nil); status != http.StatusNotFound {
 		t.Errorf("/items/other = %d, want 404: /{$} must not match the subtree", status)
 	}
 }
@@ -120,9 +120,9 @@ func TestIncludeRouterTwice(t *testing.T) {
 	app := wsapi.New(nil)
 	app.Include("/v1", r)
 	app.Include("/v2", r)
-	c := wsapitest.New(t, app)
-	roundTrip(t, c.Connect("/v1/ws"), "a", "r:a")
-	roundTrip(t, c.Connect("/v2/ws"), "b", "r:b")
+	c := wsapitest.New(t, app, nil)
+	roundTrip(t, c.Connect("/v1/ws", nil), "a", "r:a")
+	roundTrip(t, c.Connect("/v2/ws", nil), "b", "r:b")
 	body, _ := io.ReadAll(c.Get("/v2/info").Body)
 	if string(body) != "/v2/info" {
 		t.Fatalf("GET /v2/info = %q", body)
@@ -147,8 +147,8 @@ func TestMiddlewareOrderAndHandshake(t *testing.T) {
 	g := app.Group("/g")
 	g.Use(mark("group"))
 	g.WS("/ws", echo(""))
-	c := wsapitest.New(t, app)
-	roundTrip(t, c.Connect("/g/ws"), "x", "x")
+	c := wsapitest.New(t, app, nil)
+	roundTrip(t, c.Connect("/g/ws", nil), "x", "x")
 	mu.Lock()
 	defer mu.Unlock()
 	if strings.Join(trace, ",") != "app,group" {
@@ -166,8 +166,8 @@ func TestMountInServeMux(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", http.StripPrefix("/api", app))
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
-	c := wsapitest.New(t, mux)
-	roundTrip(t, c.Connect("/api/ws"), "x", "app:x")
+	c := wsapitest.New(t, mux, nil)
+	roundTrip(t, c.Connect("/api/ws", nil), "x", "app:x")
 	body, _ := io.ReadAll(c.Get("/health").Body)
 	if string(body) != "ok" {
 		t.Fatalf("GET /health = %q", body)

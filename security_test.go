@@ -51,13 +51,13 @@ func TestHandshakeTimeoutDropsSlowClients(t *testing.T) {
 func TestMaxConnections(t *testing.T) {
 	app, _ := quietApp(&wsapi.Options{MaxConnections: 2})
 	app.WS("/ws", echo(""))
-	c := wsapitest.New(t, app)
-	a, b := c.Connect("/ws"), c.Connect("/ws")
-	if status, body := handshakeStatus(t, c, "/ws"); status != http.StatusServiceUnavailable {
+	c := wsapitest.New(t, app, nil)
+	a, b := c.Connect("/ws", nil), c.Connect("/ws", nil)
+	if status, body := handshakeStatus(t, c, "/ws", nil); status != http.StatusServiceUnavailable {
 		t.Fatalf("third connection: %d %s, want 503", status, body)
 	}
 	a.Close()
-	roundTrip(t, c.Connect("/ws"), "x", "x") // a slot is free again
+	roundTrip(t, c.Connect("/ws", nil), "x", "x") // a slot is free again
 	b.Close()
 }
 
@@ -70,13 +70,13 @@ func TestDependencyPanicRefusesOnlyThatConnection(t *testing.T) {
 	type P struct{ X panicky }
 	wsapi.Route(app, "/bad", func(ctx context.Context, ws *wsapi.Conn, p *P) error { return ws.Accept(ctx, nil) })
 	app.WS("/ws", echo(""))
-	c := wsapitest.New(t, app)
+	c := wsapitest.New(t, app, nil)
 	for range 3 { // the connection slot is given back each time
-		if status, body := handshakeStatus(t, c, "/bad"); status != http.StatusInternalServerError || strings.Contains(body, "resolver bug") {
+		if status, body := handshakeStatus(t, c, "/bad", nil); status != http.StatusInternalServerError || strings.Contains(body, "resolver bug") {
 			t.Fatalf("panicking dependency: %d %s, want 500 without the panic's text", status, body)
 		}
 	}
-	roundTrip(t, c.Connect("/ws"), "still", "still")
+	roundTrip(t, c.Connect("/ws", nil), "still", "still")
 	if !strings.Contains(logs.String(), "resolver bug") {
 		t.Fatalf("the panic was not logged:\n%s", logs)
 	}
@@ -109,14 +109,14 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 		}
 		return ws.Accept(ctx, nil)
 	})
-	c := wsapitest.New(t, app)
-	opts := []wsapitest.DialOption{
-		wsapitest.WithCookie("session", secrets[1]),
-		wsapitest.WithHeader("Authorization", "Bearer "+secrets[2]),
+	c := wsapitest.New(t, app, nil)
+	opts := &wsapitest.DialOptions{
+		Cookies: []*http.Cookie{{Name: "session", Value: secrets[1]}},
+		Header:  http.Header{"Authorization": {"Bearer " + secrets[2]}},
 	}
 	for n := range 4 {
 		path := fmt.Sprintf("/ws?token=%s&n=%d", secrets[0], n)
-		ws, err := c.Dial(path, opts...)
+		ws, err := c.Dial(path, opts)
 		if err == nil {
 			ws.Receive()
 			ws.Wait()
@@ -128,7 +128,7 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 			t.Errorf("%v: the failure before accept did not reach the test", err)
 		}
 	}
-	handshakeStatus(t, c, "/ws?token="+secrets[0]+"&n=bad", opts...) // 422
+	handshakeStatus(t, c, "/ws?token="+secrets[0]+"&n=bad", opts) // 422
 	out := logs.String()
 	if !strings.Contains(out, "handler failed") || !strings.Contains(out, "handler panicked") {
 		t.Fatalf("the failures were not logged at all:\n%s", out)

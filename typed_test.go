@@ -54,8 +54,8 @@ func typedApp(opts *wsapi.EndpointOptions) *wsapi.App {
 }
 
 func TestTypedDispatch(t *testing.T) {
-	c := wsapitest.New(t, typedApp(nil))
-	ws := c.Connect("/chat/lobby?name=ann")
+	c := wsapitest.New(t, typedApp(nil), nil)
+	ws := c.Connect("/chat/lobby?name=ann", nil)
 	exchange := func(send, want string) {
 		t.Helper()
 		ws.SendText(send)
@@ -83,12 +83,12 @@ func TestTypedDispatch(t *testing.T) {
 	exchange(`{"type":"chat.send","text":"still here"}`, `{"type":"chat.message","room":"lobby","from":"ann","text":"still here"}`)
 	ws.Close()
 
-	roundTrip(t, c.Connect("/loop"), "x", "loop:x")
+	roundTrip(t, c.Connect("/loop", nil), "x", "loop:x")
 }
 
 func TestTypedCustomDiscriminator(t *testing.T) {
-	c := wsapitest.New(t, typedApp(&wsapi.EndpointOptions{Discriminator: "kind", ErrorType: "oops"}))
-	ws := c.Connect("/chat/r?name=bo")
+	c := wsapitest.New(t, typedApp(&wsapi.EndpointOptions{Discriminator: "kind", ErrorType: "oops"}), nil)
+	ws := c.Connect("/chat/r?name=bo", nil)
 	ws.SendText(`{"kind":"chat.send","text":"yo"}`)
 	if got := ws.ReceiveText(); got != `{"kind":"chat.message","room":"r","from":"bo","text":"yo"}` {
 		t.Fatalf("got %s", got)
@@ -101,8 +101,8 @@ func TestTypedCustomDiscriminator(t *testing.T) {
 }
 
 func TestTypedRateLimit(t *testing.T) {
-	c := wsapitest.New(t, typedApp(&wsapi.EndpointOptions{MessageRate: 1, MessageBurst: 5}))
-	ws := c.Connect("/chat/r?name=bo")
+	c := wsapitest.New(t, typedApp(&wsapi.EndpointOptions{MessageRate: 1, MessageBurst: 5}), nil)
+	ws := c.Connect("/chat/r?name=bo", nil)
 	for range 5 {
 		ws.SendText(`{"type":"topic.set","topic":"t"}`)
 		ws.ReceiveText()

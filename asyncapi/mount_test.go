@@ -49,7 +49,7 @@ func TestMountServesTheDocument(t *testing.T) {
 	app := newTestApp()
 	docs := asyncapi.Mount(app, asyncapi.Info{Title: "Games <& chat>"})
 	app.WS("/late", loop) // registered after Mount: still documented
-	c := wsapitest.New(t, app)
+	c := wsapitest.New(t, app, nil)
 
 	resp, j := get(t, c, "/asyncapi.json")
 	expect(t, resp, 200, "application/json")
@@ -80,7 +80,7 @@ func TestMountServesTheDocument(t *testing.T) {
 		t.Errorf("If-None-Match %s = %d", tag, resp.StatusCode)
 	}
 	// The WebSocket routes still answer as before.
-	ws := c.Connect("/late")
+	ws := c.Connect("/late", nil)
 	ws.SendText("hi")
 	if got := ws.ReceiveText(); got != "hi" {
 		t.Fatalf("got %q", got)
@@ -91,7 +91,7 @@ func TestMountServesTheDocument(t *testing.T) {
 func TestMountServesThePage(t *testing.T) {
 	app := newTestApp()
 	asyncapi.Mount(app, asyncapi.Info{Title: "Games <& chat>"})
-	c := wsapitest.New(t, app)
+	c := wsapitest.New(t, app, nil)
 
 	resp, page := get(t, c, "/asyncapi")
 	expect(t, resp, 200, "text/html")
@@ -136,7 +136,7 @@ func TestMountServesThePage(t *testing.T) {
 func TestAssetsAreCompressedAndCached(t *testing.T) {
 	app := wsapi.New(nil)
 	asyncapi.Mount(app, asyncapi.Info{})
-	c := wsapitest.New(t, app)
+	c := wsapitest.New(t, app, nil)
 	want, err := os.ReadFile("assets/asyncapi-standalone.js")
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +176,7 @@ func TestMountAtInAGroup(t *testing.T) {
 	asyncapi.MountAt(admin, app, "/docs/api", asyncapi.Info{Title: "Games"})
 	// GET /admin/docs/api.json, /admin/docs/api.yaml, /admin/docs/api
 	// docs:end mount-at
-	c := wsapitest.New(t, app)
+	c := wsapitest.New(t, app, nil)
 	if resp, _ := get(t, c, "/admin/docs/api.json"); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("without the header: %d", resp.StatusCode)
 	}
@@ -213,7 +213,7 @@ func TestMountReportsDocumentErrors(t *testing.T) {
 		F func() `json:"f"`
 	}])
 	asyncapi.Mount(app, asyncapi.Info{})
-	c := wsapitest.New(t, app)
+	c := wsapitest.New(t, app, nil)
 	for _, path := range []string{"/asyncapi.json", "/asyncapi.yaml", "/asyncapi"} {
 		if resp, body := get(t, c, path); resp.StatusCode != 500 || !bytes.Contains(body, []byte(`message "bad"`)) {
 			t.Errorf("GET %s = %d %s", path, resp.StatusCode, body)

@@ -19,8 +19,8 @@ func TestTheDocumentSaysWhatTheAppDoes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := wsapitest.New(t, app)
-	ws := c.Connect("/games/g1/ws?player=ann")
+	c := wsapitest.New(t, app, nil)
+	ws := c.Connect("/games/g1/ws?player=ann", nil)
 
 	move := `{"kind":"move","from":{"file":"e","rank":2},"to":{"file":"e","rank":4}}`
 	if err := asyncapitest.ValidateMessage(spec, "move", []byte(move)); err != nil {

@@ -81,8 +81,8 @@ func NewProcess(t testing.TB, name string, b wsapi.Broker) *Process {
 		b.Close()
 	})
 	app := NewApp(p.Manager)
-	p.Client = wsapitest.New(t, app)
-	p.Quiet = wsapitest.New(t, app, wsapitest.Timeout(QuietTimeout))
+	p.Client = wsapitest.New(t, app, nil)
+	p.Quiet = wsapitest.New(t, app, &wsapitest.Options{Timeout: QuietTimeout})
 	return p
 }
 
@@ -93,7 +93,7 @@ func (p *Process) Join(t testing.TB, c *wsapitest.Client, rooms ...string) *wsap
 	if len(rooms) > 0 {
 		path += "?" + url.Values{"room": rooms}.Encode()
 	}
-	ws := c.Connect(path)
+	ws := c.Connect(path, nil)
 	Expect(t, ws, "ready")
 	return ws
 }
@@ -323,7 +323,7 @@ func testFirstBroadcast(t *testing.T, newBroker func(t *testing.T) wsapi.Broker)
 	t.Cleanup(func() { shared.Close() })
 	for i := range 10 {
 		m := wsapi.NewManager(nil)
-		ws := (&Process{Manager: m}).Join(t, wsapitest.New(t, NewApp(m)))
+		ws := (&Process{Manager: m}).Join(t, wsapitest.New(t, NewApp(m), nil))
 		if err := m.UseBroker(context.Background(), shared); err != nil {
 			t.Fatal(err)
 		}

@@ -93,10 +93,35 @@ func (c *Conn) SendJSON(v any) {
 	}
 }
 
-// WriteFrame writes one frame as given (fin, opcode, payload), masked as a
-// client must, for tests of fragmentation and control frames.
-func (c *Conn) WriteFrame(fin bool, op ws.OpCode, payload []byte) error {
-	return c.writeFrame(ws.NewFrame(op, fin, payload))
+// OpCode is a frame's opcode (RFC 6455, section 5.2).
+type OpCode byte
+
+// The opcodes of RFC 6455; the others are reserved.
+const (
+	OpContinuation OpCode = 0x0
+	OpText         OpCode = 0x1
+	OpBinary       OpCode = 0x2
+	OpClose        OpCode = 0x8
+	OpPing         OpCode = 0x9
+	OpPong         OpCode = 0xa
+)
+
+// Frame is one frame as it travels, for tests of fragmentation, control
+// frames and malformed input.
+type Frame struct {
+	Fin              bool
+	Rsv1, Rsv2, Rsv3 bool // reserved bits; Rsv1 marks a compressed message
+	Op               OpCode
+	Payload          []byte
+}
+
+// WriteFrame writes f as given, masked as a client must: a fragment, a
+// control frame, reserved bits or opcodes. Messages are better sent with
+// SendText and SendBytes, which also compress when agreed.
+func (c *Conn) WriteFrame(f Frame) error {
+	wf := ws.NewFrame(ws.OpCode(f.Op), f.Fin, f.Payload)
+	wf.Header.Rsv = ws.Rsv(f.Rsv1, f.Rsv2, f.Rsv3)
+	return c.writeFrame(wf)
 }
 
 func (c *Conn) write(op ws.OpCode, p []byte) error {
@@ -107,10 +132,6 @@ func (c *Conn) write(op ws.OpCode, p []byte) error {
 	}
 	return c.writeFrame(ws.NewFrame(op, true, p))
 }
-
-// SendFrame writes f as given, masked as a client must: for tests that need
-// reserved bits or odd frames.
-func (c *Conn) SendFrame(f ws.Frame) error { return c.writeFrame(f) }
 
 func (c *Conn) writeFrame(f ws.Frame) error {
 	c.wmu.Lock()
@@ -247,15 +268,15 @@ func (c *Conn) Receive() (wsapi.MessageType, []byte, error) {
 // ReadFrame reads one frame exactly as the server sent it, answering
 // nothing: for tests of pings, fragmentation and close frames. Mixing it
 // with Receive in the middle of a fragmented message is up to the test.
-func (c *Conn) ReadFrame() (ws.Frame, error) {
+func (c *Conn) ReadFrame() (Frame, error) {
 	c.nc.SetReadDeadline(time.Now().Add(c.timeout))
-	var f ws.Frame
+	var f Frame
 	h, err := ws.ReadHeader(c.br)
 	if err == nil && h.Length > maxFrame {
 		err = fmt.Errorf("wsapitest: the server announced a %d-byte frame, over the test client's %d", h.Length, maxFrame)
 	}
 	if err == nil {
-		f.Header = h
+		f = Frame{Fin: h.Fin, Rsv1: h.Rsv1(), Rsv2: h.Rsv2(), Rsv3: h.Rsv3(), Op: OpCode(h.OpCode)}
 		f.Payload = make([]byte, h.Length)
 		_, err = io.ReadFull(c.br, f.Payload)
 	}

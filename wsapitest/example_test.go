@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"testing"
 
@@ -48,17 +49,17 @@ func ExampleNew() {
 		return ws.SendText(ctx, "hello "+name)
 	})
 
-	// In a test: c := wsapitest.New(t, app)
+	// In a test: c := wsapitest.New(t, app, nil)
 	t := &exampleT{}
 	defer t.done()
-	c := wsapitest.New(t, app)
+	c := wsapitest.New(t, app, nil)
 
-	ws := c.Connect("/greet", wsapitest.WithQuery("token", "s3cret"))
+	ws := c.Connect("/greet", &wsapitest.DialOptions{Query: url.Values{"token": {"s3cret"}}})
 	ws.SendText("ann")
 	fmt.Println(ws.ReceiveText())
 	fmt.Println(ws.ExpectClose(wsapi.CloseNormalClosure) == "") // the handler returned nil
 
-	_, err := c.Dial("/greet", wsapitest.WithQuery("token", "nope"))
+	_, err := c.Dial("/greet", &wsapitest.DialOptions{Query: url.Values{"token": {"nope"}}})
 	var he *wsapitest.HandshakeError
 	if errors.As(err, &he) {
 		fmt.Println(he.StatusCode, string(he.Body))

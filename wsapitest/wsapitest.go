@@ -32,7 +32,7 @@ import (
 )
 
 // DefaultTimeout bounds every receive, dial and handler wait of a Client
-// made without the Timeout option.
+// whose Options leave Timeout zero.
 const DefaultTimeout = 5 * time.Second
 
 // idHeader tags a handshake so the server side can report its handler's end.
@@ -52,21 +52,21 @@ type Client struct {
 	failures []*serverFailure // server failures behind refused handshakes
 }
 
-// Option configures a Client.
-type Option func(*Client)
-
-// Timeout sets how long receives, dials and handler waits may take before
-// the test fails. The default is DefaultTimeout.
-func Timeout(d time.Duration) Option { return func(c *Client) { c.timeout = d } }
+// Options configures a Client. A nil *Options means the defaults.
+type Options struct {
+	// Timeout bounds every receive, dial and wait for a handler: past it,
+	// the test fails instead of hanging. Default DefaultTimeout.
+	Timeout time.Duration
+}
 
 // New starts serving h (a *wsapi.App, or any handler that contains one) on a
 // loopback address. The server and every connection still open are closed
 // when the test ends.
-func New(t testing.TB, h http.Handler, opts ...Option) *Client {
+func New(t testing.TB, h http.Handler, opts *Options) *Client {
 	t.Helper()
 	c := &Client{t: t, timeout: DefaultTimeout, results: map[string]chan testhook.Result{}}
-	for _, o := range opts {
-		o(c)
+	if opts != nil && opts.Timeout > 0 {
+		c.timeout = opts.Timeout
 	}
 	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ch := c.resultChan(r.Header.Get(idHeader)); ch != nil {
@@ -129,44 +129,24 @@ func (c *Client) Get(path string) *http.Response {
 	return resp
 }
 
-// DialOption sets something on one handshake request.
-type DialOption func(*dialConfig)
-
-type dialConfig struct {
-	header   http.Header
-	query    url.Values
-	cookies  []*http.Cookie
-	protos   []string
-	compress bool
-}
-
-// WithHeader adds a header to the handshake request. Setting one of the
-// handshake's own headers (Upgrade, Connection, Sec-WebSocket-Version,
-// Sec-WebSocket-Key) replaces the client's value, to test bad handshakes.
-func WithHeader(key, value string) DialOption {
-	return func(d *dialConfig) { d.header.Add(key, value) }
-}
-
-// WithCookie adds a cookie to the handshake request.
-func WithCookie(name, value string) DialOption {
-	return func(d *dialConfig) { d.cookies = append(d.cookies, &http.Cookie{Name: name, Value: value}) }
-}
-
-// WithQuery adds a query parameter to the handshake URL.
-func WithQuery(key, value string) DialOption {
-	return func(d *dialConfig) { d.query.Add(key, value) }
-}
-
-// WithSubprotocols offers subprotocols, in order of preference.
-func WithSubprotocols(protos ...string) DialOption {
-	return func(d *dialConfig) { d.protos = append(d.protos, protos...) }
-}
-
-// WithCompression offers permessage-deflate (RFC 7692). When the server
-// agrees, the connection compresses what it sends and inflates what it
-// receives; Receive returns the inflated message.
-func WithCompression() DialOption {
-	return func(d *dialConfig) { d.compress = true }
+// DialOptions is what one handshake request carries beyond the handshake
+// itself. A nil *DialOptions dials with none of it.
+type DialOptions struct {
+	// Header holds headers to send. Setting one of the handshake's own
+	// headers (Upgrade, Connection, Sec-WebSocket-Version,
+	// Sec-WebSocket-Key) replaces the client's value, to test bad
+	// handshakes.
+	Header http.Header
+	// Cookies are sent in a Cookie header.
+	Cookies []*http.Cookie
+	// Query is added to the path's query string.
+	Query url.Values
+	// Subprotocols are offered, in order of preference.
+	Subprotocols []string
+	// Compression offers permessage-deflate (RFC 7692). When the server
+	// agrees, the connection compresses what it sends and inflates what it
+	// receives; Receive returns the inflated message.
+	Compression bool
 }
 
 // HandshakeError is the error of a handshake the server refused: its
@@ -225,9 +205,9 @@ func (e *HandshakeError) Unwrap() error { return e.ServerError() }
 
 // Connect opens a connection to path (which may carry a query string) and
 // fails the test if the handshake does not succeed.
-func (c *Client) Connect(path string, opts ...DialOption) *Conn {
+func (c *Client) Connect(path string, opts *DialOptions) *Conn {
 	c.t.Helper()
-	ws, err := c.Dial(path, opts...)
+	ws, err := c.Dial(path, opts)
 	if err != nil {
 		var he *HandshakeError
 		if errors.As(err, &he) {
@@ -240,7 +220,7 @@ func (c *Client) Connect(path string, opts ...DialOption) *Conn {
 
 // Dial opens a connection to path and returns an error when the handshake
 // fails; a refused handshake returns a *HandshakeError.
-func (c *Client) Dial(path string, opts ...DialOption) (*Conn, error) {
+func (c *Client) Dial(path string, opts *DialOptions) (*Conn, error) {
 	u, err := url.Parse(c.srv.URL + path)
 	if err != nil {
 		return nil, err
@@ -279,7 +259,7 @@ func (c *Client) Dial(path string, opts ...DialOption) (*Conn, error) {
 // DialURL opens a connection to a server outside the test, such as a
 // running example program, at a ws:// URL. Its Close does not wait for a
 // handler, which it cannot see; the connection is closed when the test ends.
-func DialURL(t testing.TB, rawURL string, opts ...DialOption) (*Conn, error) {
+func DialURL(t testing.TB, rawURL string, opts *DialOptions) (*Conn, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, err
@@ -292,20 +272,28 @@ func DialURL(t testing.TB, rawURL string, opts ...DialOption) (*Conn, error) {
 	return ws, nil
 }
 
-func dial(t testing.TB, u *url.URL, timeout time.Duration, id string, opts []DialOption) (*Conn, error) {
-	cfg := dialConfig{header: http.Header{}, query: url.Values{}}
-	for _, o := range opts {
-		o(&cfg)
+func dial(t testing.TB, u *url.URL, timeout time.Duration, id string, opts *DialOptions) (*Conn, error) {
+	var cfg DialOptions
+	if opts != nil {
+		cfg = *opts
 	}
+	// A copy, with the keys in canonical form whatever the test wrote.
+	header := http.Header{}
+	for k, vs := range cfg.Header {
+		for _, v := range vs {
+			header.Add(k, v)
+		}
+	}
+	cfg.Header = header
 	switch u.Scheme {
 	case "ws", "http":
 		u.Scheme = "http"
 	default:
 		return nil, fmt.Errorf("wsapitest: unsupported scheme %q (use ws:// or http://)", u.Scheme)
 	}
-	if len(cfg.query) > 0 {
+	if len(cfg.Query) > 0 {
 		q := u.Query()
-		for k, vs := range cfg.query {
+		for k, vs := range cfg.Query {
 			q[k] = append(q[k], vs...)
 		}
 		u.RawQuery = q.Encode()
@@ -322,7 +310,7 @@ func dial(t testing.TB, u *url.URL, timeout time.Duration, id string, opts []Dia
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1,
 		ProtoMinor: 1,
-		Header:     cfg.header,
+		Header:     cfg.Header,
 	}
 	// The handshake headers, unless the test set its own to try a bad one.
 	for k, v := range map[string]string{"Upgrade": "websocket", "Connection": "Upgrade",
@@ -335,14 +323,14 @@ func dial(t testing.TB, u *url.URL, timeout time.Duration, id string, opts []Dia
 	if id != "" {
 		req.Header.Set(idHeader, id)
 	}
-	if len(cfg.protos) > 0 {
-		req.Header.Set("Sec-WebSocket-Protocol", strings.Join(cfg.protos, ", "))
+	if len(cfg.Subprotocols) > 0 {
+		req.Header.Set("Sec-WebSocket-Protocol", strings.Join(cfg.Subprotocols, ", "))
 	}
-	for _, ck := range cfg.cookies {
+	for _, ck := range cfg.Cookies {
 		req.AddCookie(ck)
 	}
-	manualOffer := cfg.header.Get("Sec-WebSocket-Extensions") != ""
-	if cfg.compress && !manualOffer {
+	manualOffer := cfg.Header.Get("Sec-WebSocket-Extensions") != ""
+	if cfg.Compression && !manualOffer {
 		req.Header.Set("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits")
 	}
 	nc.SetDeadline(time.Now().Add(timeout))
@@ -377,7 +365,7 @@ func dial(t testing.TB, u *url.URL, timeout time.Duration, id string, opts []Dia
 	// An offer set by hand with WithHeader is the test's business; one made
 	// by WithCompression is honoured.
 	if ext := resp.Header.Get("Sec-WebSocket-Extensions"); ext != "" && !manualOffer {
-		if !cfg.compress || !strings.HasPrefix(ext, "permessage-deflate") {
+		if !cfg.Compression || !strings.HasPrefix(ext, "permessage-deflate") {
 			nc.Close()
 			return nil, fmt.Errorf("wsapitest: the server agreed to extensions the client did not offer: %q", ext)
 		}

@@ -156,7 +156,7 @@ func TestClose(t *testing.T) {
 
 	logger, logs := brokertest.NewLogger(t)
 	b := dial(t, srv, &natsbroker.Options{Logger: logger})
-	nc, err := nats.Connect(srv.url())
+	nc, err := nats.Connect(srv.url(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

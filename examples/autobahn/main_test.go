@@ -9,7 +9,7 @@ import (
 )
 
 func TestEchoKeepsTypes(t *testing.T) {
-	ws := wsapitest.New(t, newApp()).Connect("/echo", wsapitest.WithCompression())
+	ws := wsapitest.New(t, newApp(), nil).Connect("/echo", &wsapitest.DialOptions{Compression: true})
 	ws.SendText("text ✓")
 	if got := ws.ReceiveText(); got != "text ✓" {
 		t.Fatalf("got %q", got)

@@ -39,15 +39,15 @@ func TestTwoInstancesFormOneRoom(t *testing.T) {
 func twoInstances(t *testing.T, brokerURL string) {
 	one := runtest.Start(t, run, "-broker", brokerURL).WS
 	two := runtest.Start(t, run, "-broker", brokerURL).WS
-	a, err := wsapitest.DialURL(t, one+"ws/1")
+	a, err := wsapitest.DialURL(t, one+"ws/1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := wsapitest.DialURL(t, two+"ws/2")
+	b, err := wsapitest.DialURL(t, two+"ws/2", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := wsapitest.DialURL(t, one+"ws/3")
+	c, err := wsapitest.DialURL(t, one+"ws/3", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

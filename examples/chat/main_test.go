@@ -12,9 +12,9 @@ import (
 // TestTranscript replays the tutorial's chat: two clients talk, one leaves.
 func TestTranscript(t *testing.T) {
 	manager := wsapi.NewManager(nil)
-	c := wsapitest.New(t, newApp(manager))
-	a := c.Connect("/ws/7")
-	b := c.Connect("/ws/8") // registered before the handshake completed
+	c := wsapitest.New(t, newApp(manager), nil)
+	a := c.Connect("/ws/7", nil)
+	b := c.Connect("/ws/8", nil) // registered before the handshake completed
 
 	a.SendText("hello")
 	want(t, a, "You wrote: hello")
@@ -35,8 +35,8 @@ func TestTranscript(t *testing.T) {
 }
 
 func TestNonIntegerClientIDIsRefused(t *testing.T) {
-	c := wsapitest.New(t, newApp(wsapi.NewManager(nil)))
-	_, err := c.Dial("/ws/seven")
+	c := wsapitest.New(t, newApp(wsapi.NewManager(nil)), nil)
+	_, err := c.Dial("/ws/seven", nil)
 	var he *wsapitest.HandshakeError
 	if !errors.As(err, &he) || he.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("want 422, got %v", err)

@@ -14,14 +14,14 @@ import (
 
 // bearer offers the token as the browser page does:
 // new WebSocket(url, ["bearer", token]).
-func bearer(token string) wsapitest.DialOption {
-	return wsapitest.WithSubprotocols("bearer", token)
+func bearer(token string) *wsapitest.DialOptions {
+	return &wsapitest.DialOptions{Subprotocols: []string{"bearer", token}}
 }
 
 func TestFeedBindsEverything(t *testing.T) {
-	c := wsapitest.New(t, newApp(nil))
+	c := wsapitest.New(t, newApp(nil), nil)
 	ws := c.Connect("/feed/lobby?tag=go&tag=ws&since=2026-01-02T03:04:05Z",
-		bearer("alice-token"), wsapitest.WithHeader("Accept-Language", "es"))
+		&wsapitest.DialOptions{Subprotocols: []string{"bearer", "alice-token"}, Header: http.Header{"Accept-Language": {"es"}}})
 	if ws.Subprotocol() != "bearer" {
 		t.Fatalf("agreed on %q, want the marker, never the token", ws.Subprotocol())
 	}
@@ -42,7 +42,7 @@ func TestFeedBindsEverything(t *testing.T) {
 // TestSettingsShareTheFilters: the HTTP route binds and validates the same
 // Filters dependency as the WebSocket route.
 func TestSettingsShareTheFilters(t *testing.T) {
-	c := wsapitest.New(t, newApp(nil))
+	c := wsapitest.New(t, newApp(nil), nil)
 	want := `{"room":"lobby","user":"","limit":5,"since":null,"tags":["go"],"lang":"en"}`
 	if got := body(t, c, "/feed/lobby/settings?limit=5&tag=go"); got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
@@ -56,7 +56,7 @@ func TestSettingsShareTheFilters(t *testing.T) {
 }
 
 func TestSessionCloseRunsAfterHandler(t *testing.T) {
-	c := wsapitest.New(t, newApp(nil))
+	c := wsapitest.New(t, newApp(nil), nil)
 	ws := c.Connect("/feed/lobby", bearer("alice-token"))
 	ws.ReceiveText()
 	if got := body(t, c, "/online"); got != `["alice"]` {
@@ -69,28 +69,28 @@ func TestSessionCloseRunsAfterHandler(t *testing.T) {
 }
 
 func TestRefusals(t *testing.T) {
-	c := wsapitest.New(t, newApp(nil))
+	c := wsapitest.New(t, newApp(nil), nil)
 	tests := []struct {
 		path   string
-		opts   []wsapitest.DialOption
+		opts   *wsapitest.DialOptions
 		status int
 		body   string
 	}{
 		{"/feed/lobby", nil, 422,
 			`{"detail":[{"loc":["protocol","bearer"],"msg":"field required","type":"missing"}],"endpoint":"WS /feed/{room}"}`},
-		{"/feed/lobby", []wsapitest.DialOption{bearer("nope")}, 401,
+		{"/feed/lobby", bearer("nope"), 401,
 			`{"code":1008,"detail":"unknown token"}`},
-		{"/feed/lob-by?limit=0&since=yesterday", []wsapitest.DialOption{bearer("alice-token")}, 422,
+		{"/feed/lob-by?limit=0&since=yesterday", bearer("alice-token"), 422,
 			`{"detail":[` +
 				`{"loc":["query","since"],"msg":"invalid value: parsing time \"yesterday\" as \"2006-01-02T15:04:05Z07:00\": cannot parse \"yesterday\" as \"2006\"","type":"value_error"},` +
 				`{"loc":["query","limit"],"msg":"limit must be 1 or greater","type":"min"},` +
 				`{"loc":["path","room"],"msg":"room can only contain alphanumeric characters","type":"alphanum"}],` +
 				`"endpoint":"WS /feed/{room}"}`},
-		{"/admin/ws", []wsapitest.DialOption{bearer("bob-token")}, 403,
+		{"/admin/ws", bearer("bob-token"), 403,
 			`{"code":4003,"detail":"admins only"}`},
 	}
 	for _, tt := range tests {
-		_, err := c.Dial(tt.path, tt.opts...)
+		_, err := c.Dial(tt.path, tt.opts)
 		var he *wsapitest.HandshakeError
 		if !errors.As(err, &he) {
 			t.Fatalf("%s: want a refused handshake, got %v", tt.path, err)
@@ -108,7 +108,7 @@ func TestRefusals(t *testing.T) {
 }
 
 func TestGroupGuard(t *testing.T) {
-	c := wsapitest.New(t, newApp(nil))
+	c := wsapitest.New(t, newApp(nil), nil)
 	ws := c.Connect("/admin/ws", bearer("alice-token"))
 	if got := ws.ReceiveText(); got != "welcome, admin" {
 		t.Fatalf("got %q", got)
@@ -121,7 +121,7 @@ func TestRejectAfterAccept(t *testing.T) {
 	// Browsers cannot read the status of a refused handshake; with
 	// RejectAfterAccept the refusal is a close code and reason instead.
 	app := newApp(&wsapi.Options{RejectAfterAccept: true})
-	c := wsapitest.New(t, app)
+	c := wsapitest.New(t, app, nil)
 
 	ws := c.Connect("/feed/lobby", bearer("nope")) // the handshake succeeds...
 	if reason := ws.ExpectClose(wsapi.ClosePolicyViolation); reason != "unknown token" {

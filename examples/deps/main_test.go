@@ -4,14 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/wsapi-go/wsapi/wsapitest"
 )
 
 func TestTokenInQuery(t *testing.T) {
-	c := wsapitest.New(t, newApp())
-	ws := c.Connect("/items/foo/ws?token=some-token")
+	c := wsapitest.New(t, newApp(), nil)
+	ws := c.Connect("/items/foo/ws?token=some-token", nil)
 	for range 2 {
 		ws.SendText("hi")
 		if got := ws.ReceiveText(); got != "Session or token: some-token" {
@@ -22,8 +23,8 @@ func TestTokenInQuery(t *testing.T) {
 }
 
 func TestSessionCookieWinsOverToken(t *testing.T) {
-	c := wsapitest.New(t, newApp())
-	ws := c.Connect("/items/foo/ws", wsapitest.WithCookie("session", "cookie-value"), wsapitest.WithQuery("token", "tok"))
+	c := wsapitest.New(t, newApp(), nil)
+	ws := c.Connect("/items/foo/ws", &wsapitest.DialOptions{Cookies: []*http.Cookie{{Name: "session", Value: "cookie-value"}}, Query: url.Values{"token": {"tok"}}})
 	ws.SendText("hi")
 	if got := ws.ReceiveText(); got != "Session or token: cookie-value" {
 		t.Fatalf("got %q", got)
@@ -32,8 +33,8 @@ func TestSessionCookieWinsOverToken(t *testing.T) {
 }
 
 func TestNeitherCookieNorTokenIsRefused(t *testing.T) {
-	c := wsapitest.New(t, newApp())
-	_, err := c.Dial("/items/foo/ws")
+	c := wsapitest.New(t, newApp(), nil)
+	_, err := c.Dial("/items/foo/ws", nil)
 	var he *wsapitest.HandshakeError
 	if !errors.As(err, &he) || he.StatusCode != http.StatusForbidden {
 		t.Fatalf("want a 403 handshake error, got %v", err)

@@ -40,7 +40,7 @@ func testApp() (*wsapi.App, *logs) {
 
 func TestClientLeaves(t *testing.T) {
 	app, out := testApp()
-	ws := wsapitest.New(t, app).Connect("/ws")
+	ws := wsapitest.New(t, app, nil).Connect("/ws", nil)
 	ws.SendText("hi")
 	if got := ws.ReceiveText(); got != "echo: hi" {
 		t.Fatalf("got %q", got)
@@ -53,7 +53,7 @@ func TestClientLeaves(t *testing.T) {
 
 func TestClientDropsTheNetwork(t *testing.T) {
 	app, out := testApp()
-	ws := wsapitest.New(t, app).Connect("/ws")
+	ws := wsapitest.New(t, app, nil).Connect("/ws", nil)
 	ws.Drop() // no close frame: the handler sees 1006
 	if !strings.Contains(out.String(), `msg="client left" code=1006 reason=""`) {
 		t.Fatalf("logs:\n%s", out)
@@ -62,7 +62,7 @@ func TestClientDropsTheNetwork(t *testing.T) {
 
 func TestServerClosesWithItsOwnCode(t *testing.T) {
 	app, _ := testApp()
-	ws := wsapitest.New(t, app).Connect("/ws")
+	ws := wsapitest.New(t, app, nil).Connect("/ws", nil)
 	ws.SendText("quit")
 	if reason := ws.ExpectClose(4000); reason != "bye" {
 		t.Fatalf("reason %q", reason)
@@ -71,7 +71,7 @@ func TestServerClosesWithItsOwnCode(t *testing.T) {
 
 func TestHandlerErrorCloses1011AndIsLogged(t *testing.T) {
 	app, out := testApp()
-	ws := wsapitest.New(t, app).Connect("/ws")
+	ws := wsapitest.New(t, app, nil).Connect("/ws", nil)
 	ws.SendText("fail")
 	if reason := ws.ExpectClose(wsapi.CloseInternalServerError); reason != "internal server error" {
 		t.Fatalf("reason %q: the error itself must not reach the client", reason)
@@ -87,7 +87,7 @@ func TestHandlerErrorCloses1011AndIsLogged(t *testing.T) {
 
 func TestClockTicks(t *testing.T) {
 	app, _ := testApp()
-	ws := wsapitest.New(t, app).Connect("/clock")
+	ws := wsapitest.New(t, app, nil).Connect("/clock", nil)
 	for range 3 {
 		if got := ws.ReceiveText(); !regexp.MustCompile(`^\d\d:\d\d:\d\d$`).MatchString(got) {
 			t.Fatalf("got %q", got)
@@ -99,7 +99,7 @@ func TestClockTicks(t *testing.T) {
 func TestClockStopsWhenTheClientLeaves(t *testing.T) {
 	out := &logs{}
 	app := newApp(slog.New(slog.NewTextHandler(out, nil)), time.Hour) // no tick: never sends, never reads
-	ws := wsapitest.New(t, app).Connect("/clock")
+	ws := wsapitest.New(t, app, nil).Connect("/clock", nil)
 	ws.CloseWith(wsapi.CloseNormalClosure, "enough") // waits for the handler
 	if !strings.Contains(out.String(), `msg="clock stopped" cause="wsapi: connection closed: 1000 (normal closure) \"enough\""`) {
 		t.Fatalf("logs:\n%s", out)
@@ -108,7 +108,7 @@ func TestClockStopsWhenTheClientLeaves(t *testing.T) {
 
 func TestShutdownCloses1001(t *testing.T) {
 	prog := runtest.Start(t, run)
-	ws, err := wsapitest.DialURL(t, prog.WS+"clock")
+	ws, err := wsapitest.DialURL(t, prog.WS+"clock", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,8 +13,8 @@ import (
 )
 
 func TestEcho(t *testing.T) {
-	c := wsapitest.New(t, newApp())
-	ws := c.Connect("/ws")
+	c := wsapitest.New(t, newApp(), nil)
+	ws := c.Connect("/ws", nil)
 	for _, msg := range []string{"hello", "", "数据 ✓"} {
 		ws.SendText(msg)
 		if got, want := ws.ReceiveText(), "Message text was: "+msg; got != want {
@@ -25,14 +25,14 @@ func TestEcho(t *testing.T) {
 }
 
 func TestBinaryIsRefusedWith1003(t *testing.T) {
-	c := wsapitest.New(t, newApp())
-	ws := c.Connect("/ws")
+	c := wsapitest.New(t, newApp(), nil)
+	ws := c.Connect("/ws", nil)
 	ws.SendBytes([]byte{1, 2, 3})
 	ws.ExpectClose(wsapi.CloseUnsupportedData)
 }
 
 func TestPageConnectsToSameHost(t *testing.T) {
-	c := wsapitest.New(t, newApp())
+	c := wsapitest.New(t, newApp(), nil)
 	resp := c.Get("/")
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("GET / = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
@@ -50,7 +50,7 @@ func TestPageConnectsToSameHost(t *testing.T) {
 // SIGINT would: open connections are closed with 1001.
 func TestRunShutsDownGracefully(t *testing.T) {
 	prog := runtest.Start(t, run)
-	ws, err := wsapitest.DialURL(t, prog.WS+"ws")
+	ws, err := wsapitest.DialURL(t, prog.WS+"ws", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

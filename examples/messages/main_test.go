@@ -15,7 +15,7 @@ import (
 )
 
 func TestText(t *testing.T) {
-	ws := wsapitest.New(t, newApp()).Connect("/text")
+	ws := wsapitest.New(t, newApp(), nil).Connect("/text", nil)
 	ws.SendText("hello, ñandú")
 	if got := ws.ReceiveText(); got != "HELLO, ÑANDÚ" {
 		t.Fatalf("got %q", got)
@@ -24,7 +24,7 @@ func TestText(t *testing.T) {
 }
 
 func TestBinaryToTextRouteCloses1003(t *testing.T) {
-	ws := wsapitest.New(t, newApp()).Connect("/text")
+	ws := wsapitest.New(t, newApp(), nil).Connect("/text", nil)
 	ws.SendBytes([]byte{1, 2, 3})
 	if reason := ws.ExpectClose(wsapi.CloseUnsupportedData); reason != "expected a text message, got binary" {
 		t.Fatalf("reason %q", reason)
@@ -32,7 +32,7 @@ func TestBinaryToTextRouteCloses1003(t *testing.T) {
 }
 
 func TestBytes(t *testing.T) {
-	ws := wsapitest.New(t, newApp()).Connect("/bytes")
+	ws := wsapitest.New(t, newApp(), nil).Connect("/bytes", nil)
 	data := []byte{0, 1, 2, 0xff}
 	ws.SendBytes(data)
 	sum := sha256.Sum256(data)
@@ -44,7 +44,7 @@ func TestBytes(t *testing.T) {
 }
 
 func TestOrders(t *testing.T) {
-	ws := wsapitest.New(t, newApp()).Connect("/orders")
+	ws := wsapitest.New(t, newApp(), nil).Connect("/orders", nil)
 	exchange := []struct{ send, want string }{
 		{`{"item": "tea", "quantity": 2}`, `{"item":"tea","quantity":2,"status":"accepted"}`},
 		// Each bad message is answered, and the connection stays open.
@@ -69,7 +69,7 @@ func TestOrders(t *testing.T) {
 }
 
 func TestAny(t *testing.T) {
-	ws := wsapitest.New(t, newApp()).Connect("/any")
+	ws := wsapitest.New(t, newApp(), nil).Connect("/any", nil)
 	ws.SendText("héllo")
 	if got := ws.ReceiveText(); got != "text message, 6 bytes" {
 		t.Fatalf("got %q", got)
@@ -82,7 +82,7 @@ func TestAny(t *testing.T) {
 }
 
 func TestPage(t *testing.T) {
-	c := wsapitest.New(t, newApp())
+	c := wsapitest.New(t, newApp(), nil)
 	resp := c.Get("/")
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "location.host + route") {
@@ -94,7 +94,7 @@ func TestPage(t *testing.T) {
 // Ctrl-C would: the open connection is closed with 1001.
 func TestRunShutsDownGracefully(t *testing.T) {
 	prog := runtest.Start(t, run)
-	ws, err := wsapitest.DialURL(t, prog.WS+"text")
+	ws, err := wsapitest.DialURL(t, prog.WS+"text", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,8 @@ import (
 )
 
 func TestMountedUnderAPI(t *testing.T) {
-	c := wsapitest.New(t, newMux(newApp()))
-	ws := c.Connect("/api/ws")
+	c := wsapitest.New(t, newMux(newApp()), nil)
+	ws := c.Connect("/api/ws", nil)
 	if got := ws.ReceiveText(); got != "hello 127.0.0.1" {
 		t.Fatalf("got %q", got)
 	}
@@ -32,8 +32,8 @@ func TestMountedUnderAPI(t *testing.T) {
 }
 
 func TestClientIPFromTheProxy(t *testing.T) {
-	c := wsapitest.New(t, newMux(newApp())) // the test client connects from 127.0.0.1, as a local proxy would
-	ws := c.Connect("/api/ws", wsapitest.WithHeader("X-Forwarded-For", "198.51.100.9, 203.0.113.7"))
+	c := wsapitest.New(t, newMux(newApp()), nil) // the test client connects from 127.0.0.1, as a local proxy would
+	ws := c.Connect("/api/ws", &wsapitest.DialOptions{Header: http.Header{"X-Forwarded-For": {"198.51.100.9, 203.0.113.7"}}})
 	if got := ws.ReceiveText(); got != "hello 203.0.113.7" {
 		t.Fatalf("got %q: want the last hop, the one the proxy added", got)
 	}
@@ -41,7 +41,7 @@ func TestClientIPFromTheProxy(t *testing.T) {
 }
 
 func TestOrigins(t *testing.T) {
-	c := wsapitest.New(t, newMux(newApp()))
+	c := wsapitest.New(t, newMux(newApp()), nil)
 	host := strings.TrimPrefix(c.URL(), "http://")
 	for origin, want := range map[string]int{
 		"http://" + host:           http.StatusSwitchingProtocols, // the app's own page
@@ -51,7 +51,7 @@ func TestOrigins(t *testing.T) {
 		"https://attacker.example": http.StatusForbidden,
 		"https://example.com:8443": http.StatusForbidden, // the pattern has no port
 	} {
-		ws, err := c.Dial("/api/ws", wsapitest.WithHeader("Origin", origin))
+		ws, err := c.Dial("/api/ws", &wsapitest.DialOptions{Header: http.Header{"Origin": {origin}}})
 		var he *wsapitest.HandshakeError
 		switch {
 		case err == nil && want == http.StatusSwitchingProtocols:
@@ -67,7 +67,7 @@ func TestOrigins(t *testing.T) {
 }
 
 func TestReadLimit(t *testing.T) {
-	ws := wsapitest.New(t, newMux(newApp())).Connect("/api/ws")
+	ws := wsapitest.New(t, newMux(newApp()), nil).Connect("/api/ws", nil)
 	ws.ReceiveText()
 	ws.SendText(strings.Repeat("x", 64<<10)) // exactly the limit: fine
 	if got := ws.ReceiveText(); got != "65536 bytes" {
@@ -80,9 +80,9 @@ func TestReadLimit(t *testing.T) {
 }
 
 func TestInvalidUTF8Closes1007(t *testing.T) {
-	ws := wsapitest.New(t, newMux(newApp())).Connect("/api/ws")
+	ws := wsapitest.New(t, newMux(newApp()), nil).Connect("/api/ws", nil)
 	ws.ReceiveText()
-	ws.WriteFrame(true, 1, []byte{0xff, 0xfe}) // a text frame that is not UTF-8
+	ws.WriteFrame(wsapitest.Frame{Fin: true, Op: 1, Payload: []byte{0xff, 0xfe}}) // a text frame that is not UTF-8
 	ws.ExpectClose(wsapi.CloseInvalidFramePayloadData)
 }
 
@@ -96,7 +96,7 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	go io.Copy(io.Discard, pr)
-	ws, err := wsapitest.DialURL(t, regexp.MustCompile(`ws://\S+/api/ws`).FindString(line))
+	ws, err := wsapitest.DialURL(t, regexp.MustCompile(`ws://\S+/api/ws`).FindString(line), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

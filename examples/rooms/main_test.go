@@ -45,7 +45,7 @@ func clients(t *testing.T, n int, broker wsapi.Broker) ([]*wsapitest.Client, *lo
 	}
 	cs := make([]*wsapitest.Client, n)
 	for i, app := range apps {
-		cs[i] = wsapitest.New(t, app)
+		cs[i] = wsapitest.New(t, app, nil)
 	}
 	return cs, out
 }
@@ -60,9 +60,9 @@ func want(t *testing.T, ws *wsapitest.Conn, msg string) {
 func TestRoom(t *testing.T) {
 	cs, _ := clients(t, 1, nil)
 	c := cs[0]
-	a := c.Connect("/rooms/lobby?name=a")
-	b := c.Connect("/rooms/lobby?name=b")
-	d := c.Connect("/rooms/garden?name=d")
+	a := c.Connect("/rooms/lobby?name=a", nil)
+	b := c.Connect("/rooms/lobby?name=b", nil)
+	d := c.Connect("/rooms/garden?name=d", nil)
 
 	a.SendText("hi")
 	want(t, b, "a: hi") // a's message goes to the others of the room only
@@ -92,9 +92,9 @@ func TestRoom(t *testing.T) {
 func TestTwoNodesShareABroker(t *testing.T) {
 	broker := wsapi.NewMemoryBroker()
 	cs, out := clients(t, 2, broker)
-	a := cs[0].Connect("/rooms/lobby?name=a") // node 1
-	b := cs[1].Connect("/rooms/lobby?name=b") // node 2
-	c := cs[0].Connect("/rooms/lobby?name=c") // node 1
+	a := cs[0].Connect("/rooms/lobby?name=a", nil) // node 1
+	b := cs[1].Connect("/rooms/lobby?name=b", nil) // node 2
+	c := cs[0].Connect("/rooms/lobby?name=c", nil) // node 1
 
 	b.SendText("hi from node 2")
 	want(t, a, "b: hi from node 2")
@@ -123,7 +123,7 @@ func TestTwoNodesShareABroker(t *testing.T) {
 func TestBadParamsAreRefused(t *testing.T) {
 	cs, _ := clients(t, 1, nil)
 	for _, path := range []string{"/rooms/lob-by?name=a", "/rooms/lobby"} {
-		_, err := cs[0].Dial(path)
+		_, err := cs[0].Dial(path, nil)
 		var he *wsapitest.HandshakeError
 		if !errors.As(err, &he) || he.StatusCode != http.StatusUnprocessableEntity {
 			t.Fatalf("%s: want 422, got %v", path, err)
@@ -182,11 +182,11 @@ func expectGoingAway(t *testing.T, ws *wsapitest.Conn) {
 
 func TestRunTwoNodes(t *testing.T) {
 	urls, stop := start(t, 2, "-nodes", "2")
-	a, err := wsapitest.DialURL(t, urls[0]+"rooms/lobby?name=a")
+	a, err := wsapitest.DialURL(t, urls[0]+"rooms/lobby?name=a", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := wsapitest.DialURL(t, urls[1]+"rooms/lobby?name=b")
+	b, err := wsapitest.DialURL(t, urls[1]+"rooms/lobby?name=b", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,15 +212,15 @@ func TestTwoProcessesOnNATS(t *testing.T) {
 
 	one, stopOne := start(t, 1, "-broker", ns.ClientURL())
 	two, stopTwo := start(t, 1, "-broker", ns.ClientURL())
-	a, err := wsapitest.DialURL(t, one[0]+"rooms/lobby?name=a")
+	a, err := wsapitest.DialURL(t, one[0]+"rooms/lobby?name=a", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := wsapitest.DialURL(t, two[0]+"rooms/lobby?name=b")
+	b, err := wsapitest.DialURL(t, two[0]+"rooms/lobby?name=b", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := wsapitest.DialURL(t, two[0]+"rooms/garden?name=d")
+	d, err := wsapitest.DialURL(t, two[0]+"rooms/garden?name=d", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,8 +19,8 @@ import (
 // docs:start first
 func TestGreetsAndEchoes(t *testing.T) {
 	app, _ := newApp()
-	c := wsapitest.New(t, app) // serves app on a loopback port until the test ends
-	ws := c.Connect("/ws", wsapitest.WithCookie("session", "s-alice"))
+	c := wsapitest.New(t, app, nil) // serves app on a loopback port until the test ends
+	ws := c.Connect("/ws", &wsapitest.DialOptions{Cookies: []*http.Cookie{{Name: "session", Value: "s-alice"}}})
 
 	if got := ws.ReceiveText(); got != "hello alice, welcome to lobby" {
 		t.Fatalf("got %q", got)
@@ -36,13 +37,13 @@ func TestGreetsAndEchoes(t *testing.T) {
 // docs:start options
 func TestHandshakeOptions(t *testing.T) {
 	app, _ := newApp()
-	c := wsapitest.New(t, app)
-	ws := c.Connect("/ws",
-		wsapitest.WithCookie("session", "s-bob"),
-		wsapitest.WithHeader("Accept-Language", "es"),
-		wsapitest.WithQuery("room", "garden"), // or c.Connect("/ws?room=garden")
-		wsapitest.WithSubprotocols("chat.v1"),
-	)
+	c := wsapitest.New(t, app, nil)
+	ws := c.Connect("/ws", &wsapitest.DialOptions{
+		Cookies:      []*http.Cookie{{Name: "session", Value: "s-bob"}},
+		Header:       http.Header{"Accept-Language": {"es"}},
+		Query:        url.Values{"room": {"garden"}}, // or c.Connect("/ws?room=garden", ...)
+		Subprotocols: []string{"chat.v1"},
+	})
 	if got := ws.ReceiveText(); got != "hola bob, bienvenido a garden" {
 		t.Fatalf("got %q", got)
 	}
@@ -57,9 +58,9 @@ func TestHandshakeOptions(t *testing.T) {
 // docs:start refused
 func TestRefusedHandshakes(t *testing.T) {
 	app, _ := newApp()
-	c := wsapitest.New(t, app)
+	c := wsapitest.New(t, app, nil)
 
-	_, err := c.Dial("/ws", wsapitest.WithCookie("session", "stolen"))
+	_, err := c.Dial("/ws", &wsapitest.DialOptions{Cookies: []*http.Cookie{{Name: "session", Value: "stolen"}}})
 	var he *wsapitest.HandshakeError
 	if !errors.As(err, &he) || he.StatusCode != http.StatusForbidden {
 		t.Fatalf("want a 403, got %v", err)
@@ -68,7 +69,7 @@ func TestRefusedHandshakes(t *testing.T) {
 		t.Fatalf("body %s", got)
 	}
 
-	_, err = c.Dial("/ws") // no session cookie at all
+	_, err = c.Dial("/ws", nil) // no session cookie at all
 	if !errors.As(err, &he) || he.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("want a 422, got %v", err)
 	}
@@ -79,7 +80,7 @@ func TestRefusedHandshakes(t *testing.T) {
 	// A failure on the server before Accept: the client sees a 500, and the
 	// test gets the server's error. Without collecting it, the test would
 	// fail with it, as with Wait after Accept.
-	_, err = c.Dial("/ws", wsapitest.WithCookie("session", "s-down"))
+	_, err = c.Dial("/ws", &wsapitest.DialOptions{Cookies: []*http.Cookie{{Name: "session", Value: "s-down"}}})
 	if !errors.As(err, &he) || he.StatusCode != http.StatusInternalServerError {
 		t.Fatalf("want a 500, got %v", err)
 	}
@@ -93,10 +94,10 @@ func TestRefusedHandshakes(t *testing.T) {
 // docs:start endings
 func TestEndings(t *testing.T) {
 	app, manager := newApp()
-	c := wsapitest.New(t, app)
+	c := wsapitest.New(t, app, nil)
 
 	// The server closes: ExpectClose checks the code and returns the reason.
-	ws := c.Connect("/ws", wsapitest.WithCookie("session", "s-alice"))
+	ws := c.Connect("/ws", &wsapitest.DialOptions{Cookies: []*http.Cookie{{Name: "session", Value: "s-alice"}}})
 	ws.ReceiveText()
 	ws.SendText("bye")
 	if reason := ws.ExpectClose(wsapi.CloseNormalClosure); reason != "bye alice" {
@@ -106,7 +107,7 @@ func TestEndings(t *testing.T) {
 
 	// The handler fails: the client sees 1011, and Wait returns the error.
 	// Without Wait, the test would fail with the handler's error.
-	ws = c.Connect("/ws", wsapitest.WithCookie("session", "s-alice"))
+	ws = c.Connect("/ws", &wsapitest.DialOptions{Cookies: []*http.Cookie{{Name: "session", Value: "s-alice"}}})
 	ws.ReceiveText()
 	ws.SendText("boom")
 	ws.ExpectClose(wsapi.CloseInternalServerError)
@@ -116,7 +117,7 @@ func TestEndings(t *testing.T) {
 
 	// The network vanishes: Drop closes the socket without a close frame
 	// and waits for the handler, so its cleanup is done when Drop returns.
-	ws = c.Connect("/ws", wsapitest.WithCookie("session", "s-alice"))
+	ws = c.Connect("/ws", &wsapitest.DialOptions{Cookies: []*http.Cookie{{Name: "session", Value: "s-alice"}}})
 	ws.ReceiveText()
 	if manager.Len() != 1 {
 		t.Fatalf("manager holds %d connections", manager.Len())
@@ -132,8 +133,8 @@ func TestEndings(t *testing.T) {
 // docs:start timeout
 func TestNothingArrives(t *testing.T) {
 	app, _ := newApp()
-	c := wsapitest.New(t, app, wsapitest.Timeout(200*time.Millisecond))
-	ws := c.Connect("/ws", wsapitest.WithCookie("session", "s-alice"))
+	c := wsapitest.New(t, app, &wsapitest.Options{Timeout: 200 * time.Millisecond})
+	ws := c.Connect("/ws", &wsapitest.DialOptions{Cookies: []*http.Cookie{{Name: "session", Value: "s-alice"}}})
 	ws.ReceiveText()
 	ws.SendText("wait") // the server answers nothing
 	if _, _, err := ws.Receive(); !errors.Is(err, wsapitest.ErrTimeout) {
@@ -152,7 +153,7 @@ func TestWithoutALogin(t *testing.T) {
 	})
 	defer restore()
 
-	ws := wsapitest.New(t, app).Connect("/ws")
+	ws := wsapitest.New(t, app, nil).Connect("/ws", nil)
 	if got := ws.ReceiveText(); got != "hello test-user, welcome to lobby" {
 		t.Fatalf("got %q", got)
 	}
@@ -176,7 +177,7 @@ func TestRun(t *testing.T) {
 	go io.Copy(io.Discard, pr)
 	url := regexp.MustCompile(`ws://\S+`).FindString(line)
 
-	ws, err := wsapitest.DialURL(t, url, wsapitest.WithCookie("session", "s-alice"))
+	ws, err := wsapitest.DialURL(t, url, &wsapitest.DialOptions{Cookies: []*http.Cookie{{Name: "session", Value: "s-alice"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

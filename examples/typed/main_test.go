@@ -63,13 +63,13 @@ func expect(t *testing.T, ws *wsapitest.Conn, want msg) msg {
 // connect opens a chat connection as name and reads its welcome.
 func connect(t *testing.T, c *wsapitest.Client, query string) *wsapitest.Conn {
 	t.Helper()
-	ws := c.Connect("/chat?" + query)
+	ws := c.Connect("/chat?"+query, nil)
 	expect(t, ws, msg{"type": "welcome"})
 	return ws
 }
 
 func TestTwoClientsInARoom(t *testing.T) {
-	c := wsapitest.New(t, newApp())
+	c := wsapitest.New(t, newApp(), nil)
 	ann := connect(t, c, "name=ann")
 	bob := connect(t, c, "name=bob")
 	expect(t, ann, msg{"type": "presence", "room": "lobby", "name": "bob", "event": "joined"})
@@ -100,7 +100,7 @@ func TestTwoClientsInARoom(t *testing.T) {
 }
 
 func TestJoinAndLeaveRooms(t *testing.T) {
-	c := wsapitest.New(t, newApp())
+	c := wsapitest.New(t, newApp(), nil)
 	ann := connect(t, c, "name=ann&room=games")
 	bob := connect(t, c, "name=bob")
 
@@ -132,7 +132,7 @@ func TestJoinAndLeaveRooms(t *testing.T) {
 }
 
 func TestInvalidMessagesAreAnsweredWithoutClosing(t *testing.T) {
-	c := wsapitest.New(t, newApp())
+	c := wsapitest.New(t, newApp(), nil)
 	ws := connect(t, c, "name=ann")
 	for _, tt := range []struct {
 		send string
@@ -177,9 +177,9 @@ func TestInvalidMessagesAreAnsweredWithoutClosing(t *testing.T) {
 }
 
 func TestHandshakeIsValidated(t *testing.T) {
-	c := wsapitest.New(t, newApp())
+	c := wsapitest.New(t, newApp(), nil)
 	for _, query := range []string{"", "name=a", "name=ann&room=no%20spaces"} {
-		_, err := c.Dial("/chat?" + query)
+		_, err := c.Dial("/chat?"+query, nil)
 		var he *wsapitest.HandshakeError
 		if !errors.As(err, &he) || he.StatusCode != http.StatusUnprocessableEntity {
 			t.Errorf("?%s: %v", query, err)
@@ -228,7 +228,7 @@ func TestAsyncAPIDocument(t *testing.T) {
 }
 
 func TestDocumentationIsServed(t *testing.T) {
-	c := wsapitest.New(t, newApp())
+	c := wsapitest.New(t, newApp(), nil)
 	for path, ctype := range map[string]string{
 		"/asyncapi.json": "application/json",
 		"/asyncapi.yaml": "application/yaml",
@@ -254,7 +254,7 @@ func TestDocumentationIsServed(t *testing.T) {
 // SIGINT would: open connections are closed with 1001.
 func TestRunShutsDownGracefully(t *testing.T) {
 	prog := runtest.Start(t, run)
-	ws, err := wsapitest.DialURL(t, prog.WS+"chat?name=ann")
+	ws, err := wsapitest.DialURL(t, prog.WS+"chat?name=ann", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
