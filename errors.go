@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/wsapi-go/wsapi/internal/frame"
 )
 
 // CloseCode is a WebSocket close status code (RFC 6455, section 7.4).
@@ -60,15 +62,7 @@ func (c CloseCode) String() string {
 
 // sendable reports whether c may appear in a close frame on the wire
 // (RFC 6455, section 7.4.1 and 7.4.2).
-func (c CloseCode) sendable() bool {
-	switch {
-	case c >= 1000 && c <= 1003, c >= 1007 && c <= 1014:
-		return true
-	case c >= 3000 && c <= 4999:
-		return true
-	}
-	return false
-}
+func (c CloseCode) sendable() bool { return c >= 0 && c <= 0xffff && frame.Sendable(uint16(c)) }
 
 // DisconnectError reports that the connection is over: the peer closed it, the
 // server closed it, or the network dropped it. Every Receive and Send method

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gobwas/ws"
+	"github.com/wsapi-go/wsapi/internal/frame"
 )
 
 // clientFrame encodes a masked client frame.
@@ -84,8 +85,8 @@ func referenceDecode(in []byte, limit int64) (msgs []refMessage, code CloseCode)
 			if !fop.IsControl() && (op == ws.OpText || fop == ws.OpText) {
 				p := append([]byte(nil), in[hlen:]...)
 				ws.Cipher(p, mask, 0)
-				var u utf8Stream
-				if !u.write(append(append([]byte(nil), msg...), p...)) {
+				var u frame.UTF8Stream
+				if !u.Write(append(append([]byte(nil), msg...), p...)) {
 					return msgs, CloseInvalidFramePayloadData
 				}
 			}
@@ -118,8 +119,8 @@ func referenceDecode(in []byte, limit int64) (msgs []refMessage, code CloseCode)
 		}
 		msg = append(msg, p...)
 		if op == ws.OpText {
-			var u utf8Stream
-			if !u.write(msg) || fin && !u.complete() {
+			var u frame.UTF8Stream
+			if !u.Write(msg) || fin && !u.Complete() {
 				return msgs, CloseInvalidFramePayloadData
 			}
 		}

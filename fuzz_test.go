@@ -11,30 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 	"unsafe"
 )
-
-func FuzzUTF8Stream(f *testing.F) {
-	f.Add([]byte("héllo 数据 😀"), uint8(3))
-	f.Add([]byte{0xed, 0xa0, 0x80}, uint8(1))
-	f.Add([]byte{0xf4, 0x90, 0x80, 0x80}, uint8(2))
-	f.Add([]byte{0xc0, 0xaf}, uint8(1))
-	f.Fuzz(func(t *testing.T, b []byte, step uint8) {
-		n := int(step%7) + 1
-		var u utf8Stream
-		ok := true
-		for i := 0; i < len(b) && ok; i += n {
-			ok = u.write(b[i:min(i+n, len(b))])
-			if !ok && utf8.Valid(b) {
-				t.Fatalf("rejected the valid %q at byte %d", b, i)
-			}
-		}
-		if ok && u.complete() != utf8.Valid(b) {
-			t.Fatalf("accepted %q as complete=%v, utf8.Valid says %v", b, u.complete(), utf8.Valid(b))
-		}
-	})
-}
 
 // bindTarget covers each kind of setter.
 type bindTarget struct {

@@ -13,6 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/gobwas/ws"
+	"github.com/wsapi-go/wsapi/internal/frame"
 )
 
 // OverflowPolicy says what a Manager does with a client whose send queue is
@@ -409,19 +410,19 @@ func (m *Manager) deliver(room string, inRoom bool, except *Conn, op ws.OpCode, 
 	targets := Audience{m: m, room: room, inRoom: inRoom, except: except}.snapshot((*ps)[:0])
 	var plain, packed []byte
 	for _, c := range targets {
-		var frame []byte
+		var b []byte
 		if d := c.compression(); d != nil && !d.serverContext && len(payload) >= compressMin {
 			if packed == nil {
-				packed = encodeFrameRsv(true, op, compressMessage(payload))
+				packed = frame.Encode(true, op, frame.Compress(payload))
 			}
-			frame = packed
+			b = packed
 		} else {
 			if plain == nil {
 				plain = encodeFrame(op, payload)
 			}
-			frame = plain
+			b = plain
 		}
-		if c.enqueue(frame, m.opts.MaxQueueBytes) == enqueueFull {
+		if c.enqueue(b, m.opts.MaxQueueBytes) == enqueueFull {
 			m.overflow(c)
 		}
 	}

@@ -1,7 +1,6 @@
 package wsapi
 
 import (
-	"encoding/binary"
 	"errors"
 	"io"
 	"os"
@@ -9,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gobwas/ws"
+	"github.com/wsapi-go/wsapi/internal/frame"
 )
 
 // maxMessage bounds a message when the read limit is off: the largest
@@ -35,7 +35,7 @@ type reader struct {
 	size       int64     // payload bytes announced so far
 	msg        []byte    // payload so far, when it could not stay in buf
 	fromPool   bool      // msg comes from messageBufs
-	text       utf8Stream
+	text       frame.UTF8Stream
 	pooled     bool // the current read wants msg from messageBufs, for ReceiveFunc
 
 	// The data frame whose payload is being read into msg[foff:fend].
@@ -67,15 +67,11 @@ func (rd *reader) releaseIfEmpty() {
 	}
 }
 
-// protocolError fails the connection with a close code.
-type protocolError struct {
-	code   CloseCode
-	reason string
+// protoErr fails the connection with a close code and reason, as the
+// codec's errors do.
+func protoErr(code CloseCode, reason string) error {
+	return &frame.Error{Code: uint16(code), Reason: reason}
 }
-
-func (e *protocolError) Error() string { return "wsapi: " + e.reason }
-
-func protoErr(code CloseCode, reason string) error { return &protocolError{code, reason} }
 
 // errInterrupted reports that a read was cut short by its context.
 var errInterrupted = errors.New("wsapi: read interrupted")
@@ -154,87 +150,25 @@ func (c *Conn) ensure(n int) error {
 	return nil
 }
 
-// frameHeader is a parsed frame header.
-type frameHeader struct {
-	fin    bool
-	rsv    byte
-	op     ws.OpCode
-	masked bool
-	length int64
-	mask   [4]byte
-}
-
 // readHeader parses the next frame header, without consuming it: the
 // caller advances rd.r by the returned length once it takes the frame. It
-// checks each part as soon as it has arrived, so a bad frame fails without
-// waiting for the rest of its header.
-func (c *Conn) readHeader() (frameHeader, int, error) {
-	var h frameHeader
+// checks the frame as soon as its first two bytes have arrived, so a bad
+// frame fails without waiting for the rest of its header.
+func (c *Conn) readHeader() (frame.Header, int, error) {
 	if err := c.ensure(2); err != nil {
-		return h, 0, err
+		return frame.Header{}, 0, err
 	}
 	rd := &c.rd
-	b0, b1 := rd.buf[rd.r], rd.buf[rd.r+1]
-	h.fin = b0&0x80 != 0
-	h.rsv = (b0 >> 4) & 0x7
-	h.op = ws.OpCode(b0 & 0x0f)
-	h.masked = b1&0x80 != 0
-	h.length = int64(b1 & 0x7f)
-	if err := c.checkHeader(h); err != nil {
-		return h, 0, err
+	h, n, ok, err := frame.ParseHeader(rd.buf[rd.r:rd.w])
+	if err == nil {
+		err = frame.CheckClient(h, c.deflate != nil, rd.op != 0)
 	}
-	ext := 0
-	switch h.length {
-	case 126:
-		ext = 2
-	case 127:
-		ext = 8
-	}
-	if err := c.ensure(2 + ext); err != nil {
-		return h, 0, err
-	}
-	p := rd.buf[rd.r+2 : rd.r+2+ext]
-	switch ext {
-	case 2:
-		h.length = int64(binary.BigEndian.Uint16(p))
-	case 8:
-		u := binary.BigEndian.Uint64(p)
-		if u>>63 != 0 {
-			return h, 0, protoErr(CloseProtocolError, "frame length has its most significant bit set")
+	for err == nil && !ok {
+		if err = c.ensure(n); err == nil {
+			h, n, ok, err = frame.ParseHeader(rd.buf[rd.r:rd.w])
 		}
-		h.length = int64(u)
 	}
-	if err := c.ensure(2 + ext + 4); err != nil {
-		return h, 0, err
-	}
-	copy(h.mask[:], rd.buf[rd.r+2+ext:])
-	return h, 2 + ext + 4, nil
-}
-
-// checkHeader applies RFC 6455, section 5, to the first two bytes of a
-// client frame (h.length may still be 126 or 127, the length's escapes).
-func (c *Conn) checkHeader(h frameHeader) error {
-	switch {
-	case h.rsv == 4 && c.deflate != nil && (h.op == ws.OpText || h.op == ws.OpBinary):
-		// RSV1 marks a compressed message, on its first frame only.
-	case h.rsv == 4 && c.deflate != nil:
-		return protoErr(CloseProtocolError, "compression bit on a control frame or a continuation")
-	case h.rsv != 0:
-		return protoErr(CloseProtocolError, "reserved bits set without a negotiated extension")
-	case h.op.IsReserved():
-		return protoErr(CloseProtocolError, "reserved opcode")
-	case !h.masked:
-		return protoErr(CloseProtocolError, "client frames must be masked")
-	case h.op.IsControl() && !h.fin:
-		return protoErr(CloseProtocolError, "fragmented control frame")
-	case h.op.IsControl() && h.length > 125:
-		return protoErr(CloseProtocolError, "control frame payload over 125 bytes")
-	case h.op == ws.OpContinuation && c.rd.op == 0:
-		return protoErr(CloseProtocolError, "continuation frame without a message to continue")
-	case (h.op == ws.OpText || h.op == ws.OpBinary) && c.rd.op != 0:
-		return protoErr(CloseProtocolError, "new data message inside an unfinished one")
-	}
-	return nil
+	return h, n, err
 }
 
 // readMessage returns the next data message. Control frames met on the way
@@ -251,10 +185,10 @@ func (c *Conn) readMessage() (op ws.OpCode, data []byte, kind msgKind, err error
 			if err != nil {
 				return 0, nil, 0, err
 			}
-			if h.op.IsControl() {
+			if h.Op.IsControl() {
 				// Take the frame only once it is whole: ping and close
 				// payloads are small, and a read cut short loses nothing.
-				if err := c.ensure(hlen + int(h.length)); err != nil {
+				if err := c.ensure(hlen + int(h.Length)); err != nil {
 					return 0, nil, 0, err
 				}
 				rd.r += hlen
@@ -267,19 +201,19 @@ func (c *Conn) readMessage() (op ws.OpCode, data []byte, kind msgKind, err error
 			rd.r += hlen
 			c.rx.Add(1)
 			if rd.op == 0 {
-				rd.op, rd.size, rd.msg, rd.fromPool = h.op, 0, nil, false
-				rd.compressed = h.rsv&4 != 0
-				rd.text = utf8Stream{}
+				rd.op, rd.size, rd.msg, rd.fromPool = h.Op, 0, nil, false
+				rd.compressed = h.Rsv&4 != 0
+				rd.text = frame.UTF8Stream{}
 			}
 			// Compare without adding: a length near 2^63 must not overflow.
-			if limit > 0 && h.length > limit-rd.size || h.length > maxMessage-rd.size {
+			if limit > 0 && h.Length > limit-rd.size || h.Length > maxMessage-rd.size {
 				return 0, nil, 0, protoErr(CloseMessageTooBig, "message exceeds the read limit")
 			}
 			// Fast path: a whole message in one frame, already buffered.
-			if h.fin && rd.size == 0 && int64(rd.w-rd.r) >= h.length {
-				p := rd.buf[rd.r : rd.r+int(h.length)]
+			if h.Fin && rd.size == 0 && int64(rd.w-rd.r) >= h.Length {
+				p := rd.buf[rd.r : rd.r+int(h.Length)]
 				rd.r += len(p)
-				ws.Cipher(p, h.mask, 0)
+				ws.Cipher(p, h.Mask, 0)
 				op = rd.op
 				rd.op = 0
 				kind := msgAliased
@@ -294,10 +228,10 @@ func (c *Conn) readMessage() (op ws.OpCode, data []byte, kind msgKind, err error
 				}
 				return op, p, kind, nil
 			}
-			rd.frame, rd.fin, rd.mask = true, h.fin, h.mask
+			rd.frame, rd.fin, rd.mask = true, h.Fin, h.Mask
 			rd.fstart = int(rd.size)
-			rd.foff, rd.fend = rd.fstart, rd.fstart+int(h.length)
-			rd.size += h.length
+			rd.foff, rd.fend = rd.fstart, rd.fstart+int(h.Length)
+			rd.size += h.Length
 		}
 		if err := c.readPayload(); err != nil {
 			return 0, nil, 0, err
@@ -331,7 +265,7 @@ func (c *Conn) takeMessage(limit int64) (op ws.OpCode, data []byte, kind msgKind
 		if op == ws.OpText && !utf8.Valid(data) {
 			return 0, nil, 0, protoErr(CloseInvalidFramePayloadData, "invalid UTF-8 in a text message")
 		}
-	} else if op == ws.OpText && !rd.text.complete() {
+	} else if op == ws.OpText && !rd.text.Complete() {
 		return 0, nil, 0, protoErr(CloseInvalidFramePayloadData, "text message ends inside a UTF-8 sequence")
 	}
 	if data == nil {
@@ -378,7 +312,7 @@ func (c *Conn) readPayload() error {
 		}
 		piece := rd.msg[off : off+n]
 		ws.Cipher(piece, rd.mask, off-rd.fstart)
-		if rd.op == ws.OpText && !rd.compressed && !rd.text.write(piece) {
+		if rd.op == ws.OpText && !rd.compressed && !rd.text.Write(piece) {
 			return protoErr(CloseInvalidFramePayloadData, "invalid UTF-8 in a text message")
 		}
 		rd.foff += n
@@ -389,36 +323,22 @@ func (c *Conn) readPayload() error {
 }
 
 // controlFrame handles a ping, pong or close frame from the peer.
-func (c *Conn) controlFrame(h frameHeader) error {
-	if err := c.ensure(int(h.length)); err != nil {
-		return err
-	}
+func (c *Conn) controlFrame(h frame.Header) error {
 	rd := &c.rd
-	p := rd.buf[rd.r : rd.r+int(h.length)]
+	p := rd.buf[rd.r : rd.r+int(h.Length)]
 	rd.r += len(p)
-	ws.Cipher(p, h.mask, 0)
-	switch h.op {
+	ws.Cipher(p, h.Mask, 0)
+	switch h.Op {
 	case ws.OpPing:
 		return c.writeControl(ws.OpPong, p)
 	case ws.OpPong:
 		return nil
 	}
-	// Close.
-	d := &DisconnectError{Code: CloseNoStatusReceived}
-	switch {
-	case len(p) == 1:
-		return protoErr(CloseProtocolError, "close frame with a 1-byte payload")
-	case len(p) >= 2:
-		d.Code = CloseCode(binary.BigEndian.Uint16(p))
-		if !d.Code.sendable() {
-			return protoErr(CloseProtocolError, "close frame with an invalid code")
-		}
-		if !utf8.Valid(p[2:]) {
-			return protoErr(CloseInvalidFramePayloadData, "close reason is not valid UTF-8")
-		}
-		d.Reason = string(p[2:])
+	code, reason, err := frame.ParseClose(p)
+	if err != nil {
+		return err
 	}
-	c.peerClosed(d)
+	c.peerClosed(&DisconnectError{Code: CloseCode(code), Reason: reason})
 	return c.errClosed()
 }
 

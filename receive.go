@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/wsapi-go/wsapi/internal/frame"
 )
 
 // readRole names who reads a connection's socket. The read side has one
@@ -186,10 +187,10 @@ var aLongTimeAgo = time.Unix(1, 0)
 // readFailed turns a read error into what Receive returns, ending the
 // connection when the error leaves it unusable. The caller owns the socket.
 func (c *Conn) readFailed(ctx context.Context, err error) error {
-	var pe *protocolError
+	var pe *frame.Error
 	switch {
 	case errors.As(err, &pe):
-		c.fail(pe.code, pe.reason)
+		c.fail(CloseCode(pe.Code), pe.Reason)
 	case err == errInterrupted && ctx.Err() != nil:
 		// The connection stays usable: a message cut short stays in the
 		// reader's state, and the next Receive goes on with it.

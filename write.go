@@ -2,7 +2,6 @@ package wsapi
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"net"
 	"os"
@@ -12,10 +11,8 @@ import (
 	"unsafe"
 
 	"github.com/gobwas/ws"
+	"github.com/wsapi-go/wsapi/internal/frame"
 )
-
-// maxHeader is the largest header of a server frame (server frames are not masked).
-const maxHeader = 10
 
 // writeBufSize bounds the frames that are copied into one buffer and written
 // with one syscall; larger frames are written as header and payload with writev.
@@ -26,7 +23,7 @@ var writeBufPool = sync.Pool{New: func() any { return new([writeBufSize]byte) }}
 // writer is the state of the goroutine currently writing to the socket
 // (the one that set Conn.writing).
 type writer struct {
-	hdr      [maxHeader]byte
+	hdr      [frame.MaxServerHeader]byte
 	iov      net.Buffers
 	vecs     [][]byte
 	deadline time.Time // the write deadline now set on the socket
@@ -42,50 +39,13 @@ type outFrame struct {
 // the queue's size so that a bound in bytes bounds memory too.
 const frameOverhead = int(unsafe.Sizeof(outFrame{}))
 
-// putHeader writes the header of a final, unmasked frame into b and returns
-// its length. rsv1 marks a compressed message.
-func putHeader(b []byte, rsv1 bool, op ws.OpCode, n int) int {
-	b[0] = 0x80 | byte(op)
-	if rsv1 {
-		b[0] |= 0x40
-	}
-	switch {
-	case n <= 125:
-		b[1] = byte(n)
-		return 2
-	case n <= 0xffff:
-		b[1] = 126
-		binary.BigEndian.PutUint16(b[2:], uint16(n))
-		return 4
-	}
-	b[1] = 127
-	binary.BigEndian.PutUint64(b[2:], uint64(n))
-	return 10
-}
-
 // encodeFrame returns a final, unmasked frame holding payload.
-func encodeFrame(op ws.OpCode, payload []byte) []byte { return encodeFrameRsv(false, op, payload) }
-
-// encodeFrameRsv is encodeFrame with the compression bit.
-func encodeFrameRsv(rsv1 bool, op ws.OpCode, payload []byte) []byte {
-	var hdr [maxHeader]byte
-	n := putHeader(hdr[:], rsv1, op, len(payload))
-	b := make([]byte, n+len(payload))
-	copy(b, hdr[:n])
-	copy(b[n:], payload)
-	return b
-}
+func encodeFrame(op ws.OpCode, payload []byte) []byte { return frame.Encode(false, op, payload) }
 
 // closePayload encodes a close frame's payload; CloseNoStatusReceived
 // encodes as an empty payload.
 func closePayload(code CloseCode, reason string) []byte {
-	if code == CloseNoStatusReceived {
-		return nil
-	}
-	p := make([]byte, 2+len(reason))
-	binary.BigEndian.PutUint16(p, uint16(code))
-	copy(p[2:], reason)
-	return p
+	return frame.ClosePayload(uint16(code), reason)
 }
 
 // errAfterClose reports a frame offered after the close frame; it is never written.
@@ -116,7 +76,7 @@ func (c *Conn) writeMessage(ctx context.Context, op ws.OpCode, payload []byte) e
 			err = c.writeFrame(context.Background(), op|compressedOp, d.compress(payload), nil, false)
 			d.mu.Unlock()
 		} else {
-			err = c.writeFrame(ctx, op|compressedOp, compressMessage(payload), nil, false)
+			err = c.writeFrame(ctx, op|compressedOp, frame.Compress(payload), nil, false)
 		}
 	} else {
 		err = c.writeFrame(ctx, op, payload, nil, false)
@@ -174,7 +134,7 @@ func (c *Conn) writeFrame(ctx context.Context, op ws.OpCode, payload []byte, rec
 	if c.writing || len(c.queue) > 0 {
 		// Another goroutine is writing: queue a copy behind it and wait.
 		done := make(chan error, 1)
-		f := outFrame{b: encodeFrameRsv(op&compressedOp != 0, op&^compressedOp, payload), done: done}
+		f := outFrame{b: frame.Encode(op&compressedOp != 0, op&^compressedOp, payload), done: done}
 		c.queue = append(c.queue, f)
 		c.queued += len(f.b) + frameOverhead
 		if c.writing {
@@ -230,9 +190,9 @@ func (c *Conn) writeNow(op ws.OpCode, payload []byte) error {
 	rsv1 := op&compressedOp != 0
 	op &^= compressedOp
 	w := &c.wr
-	if n := len(payload); n+maxHeader <= writeBufSize {
+	if n := len(payload); n+frame.MaxServerHeader <= writeBufSize {
 		buf := writeBufPool.Get().(*[writeBufSize]byte)
-		h := putHeader(buf[:], rsv1, op, n)
+		h := frame.PutHeader(buf[:], rsv1, op, n)
 		copy(buf[h:], payload)
 		w.vecs = append(w.vecs[:0], buf[:h+n])
 		w.iov = w.vecs
@@ -241,7 +201,7 @@ func (c *Conn) writeNow(op ws.OpCode, payload []byte) error {
 		writeBufPool.Put(buf)
 		return err
 	}
-	h := putHeader(w.hdr[:], rsv1, op, len(payload))
+	h := frame.PutHeader(w.hdr[:], rsv1, op, len(payload))
 	w.vecs = append(w.vecs[:0], w.hdr[:h], payload)
 	w.iov = w.vecs
 	_, err := c.writeBuffers(&w.iov)

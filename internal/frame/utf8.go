@@ -1,18 +1,19 @@
-package wsapi
+package frame
 
 import "unicode/utf8"
 
-// utf8Stream validates UTF-8 text that arrives in pieces, such as the
+// UTF8Stream validates UTF-8 text that arrives in pieces, such as the
 // fragments of a message or the reads of one frame. It rejects a piece as
 // soon as the bytes seen so far cannot begin valid UTF-8, so an invalid text
 // message fails at its first bad byte rather than at its end.
-type utf8Stream struct {
+type UTF8Stream struct {
 	pend [utf8.UTFMax]byte // an incomplete sequence at the end of the last piece
 	n    int
 }
 
-// write validates p as the continuation of the text so far.
-func (u *utf8Stream) write(p []byte) bool {
+// Write validates p as the continuation of the text so far. It reports
+// false as soon as the text can no longer be valid UTF-8.
+func (u *UTF8Stream) Write(p []byte) bool {
 	if u.n > 0 {
 		want := seqLen(u.pend[0])
 		take := min(want-u.n, len(p))
@@ -48,8 +49,8 @@ func (u *utf8Stream) write(p []byte) bool {
 	return true
 }
 
-// complete reports whether the text so far does not end inside a sequence.
-func (u *utf8Stream) complete() bool { return u.n == 0 }
+// Complete reports whether the text so far does not end inside a sequence.
+func (u *UTF8Stream) Complete() bool { return u.n == 0 }
 
 // seqLen returns the length of the sequence a leading byte starts, or 0 for
 // a byte that cannot start one.
