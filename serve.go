@@ -81,3 +81,42 @@ func (a *App) ListenAndServe(ctx context.Context, addr string) error {
 	}
 	return a.Serve(ctx, ln)
 }
+
+// Shutdown closes every connection with CloseGoingAway (1001) and waits for
+// their handlers to return; new handshakes are refused with 503 from the
+// start. When ctx ends first, the remaining connections are dropped and
+// Shutdown returns ctx.Err(). Call it beside http.Server.Shutdown, which does
+// not know about WebSocket connections.
+func (a *App) Shutdown(ctx context.Context) error {
+	a.reg.mu.Lock()
+	a.reg.shutdown = true
+	conns := make([]*Conn, 0, len(a.reg.conns))
+	for c := range a.reg.conns {
+		conns = append(conns, c)
+	}
+	var idle chan struct{}
+	if a.reg.active > 0 {
+		if a.reg.idle == nil {
+			a.reg.idle = make(chan struct{})
+		}
+		idle = a.reg.idle
+	}
+	a.reg.mu.Unlock()
+	for _, c := range conns {
+		go c.closeHandshake(CloseGoingAway, "server shutting down")
+	}
+	if idle == nil {
+		return nil
+	}
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		a.reg.mu.Lock()
+		for c := range a.reg.conns {
+			go c.finish(&DisconnectError{Code: CloseGoingAway, Reason: "server shutting down"})
+		}
+		a.reg.mu.Unlock()
+		return ctx.Err()
+	}
+}

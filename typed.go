@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"reflect"
 	"slices"
 	"sync"
-	"time"
 )
 
 // EndpointOptions describes and tunes a WebSocket route; see Endpoint.With.
@@ -173,118 +171,6 @@ func (t typedMessage) MarshalJSON() ([]byte, error) {
 		out = append(out, ',')
 	}
 	return append(out, body[1:]...), nil
-}
-
-// Dispatch runs the typed-message loop of the route registered with On: it
-// receives JSON messages, dispatches each on its discriminator field to its
-// handler, and answers a message that is not JSON, has an unknown type or
-// fails validation with an error message (its "detail" lists each failing
-// field, as in a 422 response), keeping the connection open. A client that
-// sends faster than EndpointOptions.MessageRate is closed with 1008.
-//
-// Dispatch returns nil when the connection ends, and a handler's error
-// otherwise; a handler's *ValidationError is answered like a bad message.
-// The handler calls Accept before Dispatch, and may mix Dispatch with
-// nothing else that receives.
-func (c *Conn) Dispatch(ctx context.Context) error {
-	e := c.route.endpoint
-	e.mu.Lock()
-	opts := e.opts
-	handlers := slices.Clone(e.receives)
-	e.mu.Unlock()
-	field := opts.discriminator()
-	limit := newRateLimit(opts.MessageRate, opts.MessageBurst)
-	for {
-		c.beginReceive()
-		_, data, kind, err := c.next(ctx, false)
-		if err == nil && kind != msgOwned {
-			data = bytes.Clone(data) // the handler may run long: give the socket back now
-		}
-		c.endReceive()
-		if IsDisconnect(err) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if !limit.allow(time.Now()) {
-			c.closeHandshake(ClosePolicyViolation, "message rate limit exceeded")
-			return nil
-		}
-		name, err := discriminate(data, field)
-		var h *messageHandler
-		if err == nil {
-			if i := slices.IndexFunc(handlers, func(x *messageHandler) bool { return x.info.Name == name }); i >= 0 {
-				h = handlers[i]
-			} else {
-				err = &ValidationError{Errors: []FieldError{{
-					Loc: []string{"message", field}, Msg: fmt.Sprintf("unknown message type %q", name), Type: "unknown_type",
-				}}}
-			}
-		}
-		if err == nil {
-			err = h.invoke(ctx, c, data)
-		}
-		var ve *ValidationError
-		if errors.As(err, &ve) {
-			if err := c.SendJSON(ctx, TypedAs(field, opts.errorType(), ve)); err != nil {
-				return nil // the connection ended
-			}
-			continue
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
-// discriminate returns the discriminator of a JSON message.
-func discriminate(data []byte, field string) (string, error) {
-	var head map[string]json.RawMessage
-	if err := json.Unmarshal(data, &head); err != nil {
-		return "", jsonError(err)
-	}
-	raw, ok := head[field]
-	var name string
-	if !ok || json.Unmarshal(raw, &name) != nil || name == "" {
-		return "", &ValidationError{Errors: []FieldError{{
-			Loc: []string{"message", field}, Msg: fmt.Sprintf("the message needs a string %q field naming its type", field), Type: "missing",
-		}}}
-	}
-	return name, nil
-}
-
-// rateLimit is a token bucket.
-type rateLimit struct {
-	rate   float64
-	burst  float64
-	tokens float64
-	last   time.Time
-}
-
-func newRateLimit(rate float64, burst int) *rateLimit {
-	if rate == 0 {
-		rate = 100
-	}
-	if burst <= 0 {
-		burst = max(int(2*rate), 1)
-	}
-	return &rateLimit{rate: rate, burst: float64(burst), tokens: float64(burst)}
-}
-
-func (l *rateLimit) allow(now time.Time) bool {
-	if l.rate < 0 {
-		return true
-	}
-	if !l.last.IsZero() {
-		l.tokens = min(l.burst, l.tokens+now.Sub(l.last).Seconds()*l.rate)
-	}
-	l.last = now
-	if l.tokens < 1 {
-		return false
-	}
-	l.tokens--
-	return true
 }
 
 // Dependency returns this connection's instance of the dependency (or params
