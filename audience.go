@@ -26,6 +26,9 @@ func (a Audience) Except(ws *Conn) Audience { a.except = ws; return a }
 
 // Broadcast sends text to the audience.
 func (a Audience) Broadcast(ctx context.Context, text string) error {
+	// unsafe: send only reads the payload, which it copies into the frame and
+	// the broker's envelope, and keeps no reference to it, so text's bytes
+	// can stand in for a []byte: a copy fewer per broadcast.
 	return a.send(ctx, ws.OpText, unsafe.Slice(unsafe.StringData(text), len(text)))
 }
 

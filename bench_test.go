@@ -2,6 +2,7 @@ package wsapi
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -12,7 +13,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"unsafe"
 
 	"github.com/gobwas/ws"
 )
@@ -184,9 +184,9 @@ func BenchmarkBind(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		c := &Conn{app: app, route: rt, req: r}
-		st := &depState{c: c, r: r}
+		st := &depState{app: app, pattern: rt.pattern, c: c, r: r, base: r.Context()}
 		var p benchParams
-		if err := st.resolveRoot(r.Context(), plan, unsafe.Pointer(&p)); err != nil || len(st.errs) > 0 || p.Auth.User != "u-t" {
+		if err := st.resolveRoot(r.Context(), plan, reflect.ValueOf(&p)); err != nil || len(st.errs) > 0 || p.Auth.User != "u-t" {
 			b.Fatal(err, st.errs)
 		}
 	}
@@ -212,6 +212,26 @@ func BenchmarkReadMessage(b *testing.B) {
 	}
 }
 
+// BenchmarkReceiveText reads text messages from a connection whose socket
+// replays them: the copies and allocations of ReceiveText per message.
+func BenchmarkReceiveText(b *testing.B) {
+	for _, size := range []int{32, 16 << 10} {
+		b.Run(fmt.Sprintf("%dB", size), func(b *testing.B) {
+			frame := clientFrame(true, 0, ws.OpText, bytes.Repeat([]byte{'x'}, size))
+			lc := &loopConn{discardConn: *newDiscardConn(), data: frame}
+			c := newOpenConn(New(quietOptions(Options{})), lc)
+			ctx := context.Background()
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.ReceiveText(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 func BenchmarkWrite(b *testing.B) {
 	c := newOpenConn(New(quietOptions(Options{})), newDiscardConn())
 	ctx := context.Background()
@@ -219,6 +239,16 @@ func BenchmarkWrite(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if err := c.SendText(ctx, "0123456789abcdef0123456789abcdef"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("text16KiB", func(b *testing.B) {
+		s := strings.Repeat("x", 16<<10)
+		b.SetBytes(int64(len(s)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := c.SendText(ctx, s); err != nil {
 				b.Fatal(err)
 			}
 		}

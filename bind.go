@@ -8,12 +8,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 )
 
-// A setter parses s and stores it in the value at p, whose type the setter was
-// built for. It returns a *bindError describing a bad value.
-type setter func(p unsafe.Pointer, s string) error
+// A setter parses s and stores it in v, a settable value of the type the
+// setter was built for. It returns a *bindError describing a bad value.
+type setter func(v reflect.Value, s string) error
 
 // bindError is a parse failure, before it is given a location.
 type bindError struct {
@@ -34,8 +33,8 @@ var (
 // and parses RFC 3339.
 func newSetter(t reflect.Type) (setter, error) {
 	if reflect.PointerTo(t).Implements(textUnmarshalerType) {
-		return func(p unsafe.Pointer, s string) error {
-			u := reflect.NewAt(t, p).Interface().(encoding.TextUnmarshaler)
+		return func(v reflect.Value, s string) error {
+			u := v.Addr().Interface().(encoding.TextUnmarshaler)
 			if err := u.UnmarshalText([]byte(s)); err != nil {
 				return &bindError{"value_error", "invalid value: " + err.Error()}
 			}
@@ -44,80 +43,58 @@ func newSetter(t reflect.Type) (setter, error) {
 	}
 	switch t {
 	case durationType:
-		return func(p unsafe.Pointer, s string) error {
+		return func(v reflect.Value, s string) error {
 			d, err := time.ParseDuration(s)
 			if err != nil {
 				return &bindError{"duration_parsing", `value is not a valid duration, such as "1.5s" or "2m"`}
 			}
-			*(*time.Duration)(p) = d
+			v.SetInt(int64(d))
 			return nil
 		}, nil
 	}
 	switch t.Kind() {
 	case reflect.String:
-		return func(p unsafe.Pointer, s string) error {
-			*(*string)(p) = s
+		return func(v reflect.Value, s string) error {
+			v.SetString(s)
 			return nil
 		}, nil
 	case reflect.Bool:
-		return func(p unsafe.Pointer, s string) error {
+		return func(v reflect.Value, s string) error {
 			b, ok := parseBool(s)
 			if !ok {
 				return &bindError{"bool_parsing", "value is not a valid boolean"}
 			}
-			*(*bool)(p) = b
+			v.SetBool(b)
 			return nil
 		}, nil
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		bits := t.Bits()
-		return func(p unsafe.Pointer, s string) error {
+		return func(v reflect.Value, s string) error {
 			n, err := strconv.ParseInt(s, 10, bits)
 			if err != nil {
 				return intError(err, bits)
 			}
-			switch bits {
-			case 8:
-				*(*int8)(p) = int8(n)
-			case 16:
-				*(*int16)(p) = int16(n)
-			case 32:
-				*(*int32)(p) = int32(n)
-			default:
-				*(*int64)(p) = n
-			}
+			v.SetInt(n) // ParseInt kept n within the field's size
 			return nil
 		}, nil
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		bits := t.Bits()
-		return func(p unsafe.Pointer, s string) error {
+		return func(v reflect.Value, s string) error {
 			n, err := strconv.ParseUint(s, 10, bits)
 			if err != nil {
 				return uintError(err, bits)
 			}
-			switch bits {
-			case 8:
-				*(*uint8)(p) = uint8(n)
-			case 16:
-				*(*uint16)(p) = uint16(n)
-			case 32:
-				*(*uint32)(p) = uint32(n)
-			default:
-				*(*uint64)(p) = n
-			}
+			v.SetUint(n) // ParseUint kept n within the field's size
 			return nil
 		}, nil
 	case reflect.Float32, reflect.Float64:
 		bits := t.Bits()
-		return func(p unsafe.Pointer, s string) error {
+		return func(v reflect.Value, s string) error {
 			f, err := strconv.ParseFloat(s, bits)
 			if err != nil {
 				return &bindError{"float_parsing", "value is not a valid number"}
 			}
-			if bits == 32 {
-				*(*float32)(p) = float32(f)
-			} else {
-				*(*float64)(p) = f
-			}
+			v.SetFloat(f)
 			return nil
 		}, nil
 	}
@@ -184,26 +161,26 @@ func newFieldBinder(t reflect.Type) (*fieldBinder, error) {
 	return b, nil
 }
 
-// bind stores vals (at least one) in the field at p. A scalar or pointer takes
+// bind stores vals (at least one) in the field v. A scalar or pointer takes
 // the first value, as FastAPI does for a repeated query key.
-func (b *fieldBinder) bind(p unsafe.Pointer, vals []string) error {
+func (b *fieldBinder) bind(v reflect.Value, vals []string) error {
 	switch b.kind {
 	case bindPointer:
-		v := reflect.New(b.elem)
-		if err := b.set(v.UnsafePointer(), vals[0]); err != nil {
+		x := reflect.New(b.elem)
+		if err := b.set(x.Elem(), vals[0]); err != nil {
 			return err
 		}
-		*(*unsafe.Pointer)(p) = v.UnsafePointer()
+		v.Set(x)
 		return nil
 	case bindSlice:
 		s := reflect.MakeSlice(b.field, len(vals), len(vals))
-		for i, v := range vals {
-			if err := b.set(s.Index(i).Addr().UnsafePointer(), v); err != nil {
+		for i, val := range vals {
+			if err := b.set(s.Index(i), val); err != nil {
 				return err
 			}
 		}
-		reflect.NewAt(b.field, p).Elem().Set(s)
+		v.Set(s)
 		return nil
 	}
-	return b.set(p, vals[0])
+	return b.set(v, vals[0])
 }

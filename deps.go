@@ -60,15 +60,15 @@ type depPlan struct {
 }
 
 type depField struct {
-	name   string
-	offset uintptr
-	ptr    bool // the field is *T rather than T
-	plan   *depPlan
+	name  string
+	index int  // the field's index in its struct
+	ptr   bool // the field is *T rather than T
+	plan  *depPlan
 }
 
 type boundField struct {
 	name     string // Go field name
-	offset   uintptr
+	index    int    // the field's index in its struct
 	src      source
 	key      string   // wire name; canonical MIME form for headers
 	def      []string // default values; nil when there is no default tag
@@ -77,8 +77,8 @@ type boundField struct {
 }
 
 type injectField struct {
-	offset uintptr
-	typ    reflect.Type
+	index int
+	typ   reflect.Type
 }
 
 type closeKind uint8
@@ -155,7 +155,7 @@ func (b *planBuilder) build(t reflect.Type) (*depPlan, error) {
 			if !f.IsExported() {
 				return nil, fmt.Errorf("wsapi: field %s: has a %s tag but is unexported", where, src)
 			}
-			bf, err := newBoundField(f, src, key)
+			bf, err := newBoundField(f, i, src, key)
 			if err != nil {
 				return nil, fmt.Errorf("wsapi: field %s (%s:%q): %v", where, src, key, err)
 			}
@@ -167,7 +167,7 @@ func (b *planBuilder) build(t reflect.Type) (*depPlan, error) {
 		case f.Tag.Get("default") != "":
 			return nil, fmt.Errorf("wsapi: field %s: a default tag needs a source tag (path, query, header, cookie or protocol)", where)
 		case f.Type == requestType || f.Type == connType:
-			p.injects = append(p.injects, injectField{offset: f.Offset, typ: f.Type})
+			p.injects = append(p.injects, injectField{index: i, typ: f.Type})
 		case isDependencyType(f.Type):
 			if !f.IsExported() && !f.Anonymous {
 				continue // unexported struct fields are private state, not dependencies
@@ -180,7 +180,7 @@ func (b *planBuilder) build(t reflect.Type) (*depPlan, error) {
 			if err != nil {
 				return nil, err
 			}
-			p.deps = append(p.deps, depField{name: f.Name, offset: f.Offset, ptr: ptr, plan: sub})
+			p.deps = append(p.deps, depField{name: f.Name, index: i, ptr: ptr, plan: sub})
 		}
 	}
 	if p.validate {
@@ -250,14 +250,14 @@ func fieldSource(f reflect.StructField) (source, string, error) {
 	return src, key, nil
 }
 
-func newBoundField(f reflect.StructField, src source, key string) (boundField, error) {
+func newBoundField(f reflect.StructField, index int, src source, key string) (boundField, error) {
 	fb, err := newFieldBinder(f.Type)
 	if err != nil {
 		return boundField{}, err
 	}
 	bf := boundField{
 		name:     f.Name,
-		offset:   f.Offset,
+		index:    index,
 		src:      src,
 		key:      key,
 		binder:   fb,
@@ -275,8 +275,7 @@ func newBoundField(f reflect.StructField, src source, key string) (boundField, e
 			bf.def = strings.Split(def, ",")
 		}
 		// Parse the default now, so a bad one fails at registration.
-		scratch := reflect.New(f.Type)
-		if err := fb.bind(scratch.UnsafePointer(), bf.def); err != nil {
+		if err := fb.bind(reflect.New(f.Type).Elem(), bf.def); err != nil {
 			return boundField{}, fmt.Errorf("bad default %q: %v", def, err)
 		}
 	}

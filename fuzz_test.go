@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unsafe"
 )
 
 // bindTarget covers each kind of setter.
@@ -35,9 +34,9 @@ func FuzzBind(f *testing.F) {
 		r.Header = http.Header{"X-Dur": {dur}}
 		app := New(quietOptions(Options{}))
 		c := newConn(app, &route{app: app, pattern: "/x"}, nil, r)
-		st := &depState{c: c, r: r}
+		st := &depState{app: app, pattern: "/x", c: c, r: r, base: r.Context()}
 		var v bindTarget
-		if err := st.resolveRoot(context.Background(), planFor(reflect.TypeFor[bindTarget]()), unsafe.Pointer(&v)); err != nil {
+		if err := st.resolveRoot(context.Background(), planFor(reflect.TypeFor[bindTarget]()), reflect.ValueOf(&v)); err != nil {
 			t.Fatal(err)
 		}
 		failed := map[string]bool{}

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/wsapi-go/wsapi/internal/testhook"
 )
@@ -22,12 +21,12 @@ type route struct {
 	group    *Group
 	endpoint *Endpoint
 	pattern  string
-	deps     []*depPlan // app and group dependencies, outer first
-	plan     *depPlan   // the params struct; nil for WS handlers
-	markers  []string   // protocol-tag names, agreed on by Accept by default
-	alloc    func() unsafe.Pointer
-	invoke   func(context.Context, *Conn, unsafe.Pointer) error
-	chain    atomic.Pointer[http.Handler] // serveWS wrapped in the group middleware; set before the route is reachable
+	deps     []*depPlan                              // app and group dependencies, outer first
+	plan     *depPlan                                // the params struct; nil for WS handlers
+	markers  []string                                // protocol-tag names, agreed on by Accept by default
+	alloc    func() any                              // a new params struct: a *P, for Route[P]
+	invoke   func(context.Context, *Conn, any) error // calls the handler with the params alloc made
+	chain    atomic.Pointer[http.Handler]            // serveWS wrapped in the group middleware; set before the route is reachable
 }
 
 func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -123,7 +122,7 @@ func (rt *route) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := newConn(a, rt, w, r)
-	panicked, err := rt.resolveSafely(a.withApp(r.Context()), c)
+	params, panicked, err := rt.resolveSafely(a.withApp(r.Context()), c)
 	if err != nil {
 		failure := c.refuse(err, panicked)
 		c.deps.cleanup()
@@ -132,10 +131,6 @@ func (rt *route) serveWS(w http.ResponseWriter, r *http.Request) {
 		testhook.Report(r.Context(), testhook.Result{Err: failure, Panic: panicked, Refused: true})
 		return
 	}
-	var params unsafe.Pointer
-	if rt.plan != nil {
-		params = c.deps.lookup(rt.plan)
-	}
 	handoff := c.handoff
 	go c.run(params)
 	<-handoff
@@ -143,7 +138,7 @@ func (rt *route) serveWS(w http.ResponseWriter, r *http.Request) {
 
 // resolveSafely resolves the dependencies, turning a panic in a Resolve
 // method into a logged refusal of this one connection.
-func (rt *route) resolveSafely(ctx context.Context, c *Conn) (panicked any, err error) {
+func (rt *route) resolveSafely(ctx context.Context, c *Conn) (params, panicked any, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			panicked, err = v, errPanicked
@@ -152,17 +147,22 @@ func (rt *route) resolveSafely(ctx context.Context, c *Conn) (panicked any, err 
 				"remote", c.req.RemoteAddr, "panic", v, "stack", string(debug.Stack()))
 		}
 	}()
-	return nil, rt.resolve(ctx, c)
+	params, err = rt.resolve(ctx, c)
+	return params, nil, err
 }
 
-// resolve runs the route's dependency plans for c.
-func (rt *route) resolve(ctx context.Context, c *Conn) error {
+// resolve runs the route's dependency plans for c, and returns the params
+// struct for the handler (nil for a route without one).
+func (rt *route) resolve(ctx context.Context, c *Conn) (params any, err error) {
 	if len(rt.deps) == 0 && rt.plan == nil {
-		return nil
+		return nil, nil
+	}
+	if rt.plan != nil {
+		params = rt.alloc()
 	}
 	st := &depState{app: rt.app, pattern: rt.pattern, c: c, r: c.req, base: c.ctx}
 	c.deps = st
-	return st.run(ctx, rt.deps, rt.plan, rt.alloc)
+	return params, st.run(ctx, rt.deps, rt.plan, params)
 }
 
 // checkHandshake applies RFC 6455, section 4.2.1, to a request already known

@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"runtime/debug"
 	"strings"
-	"unsafe"
 )
 
 // HTTPRoute registers a plain HTTP route whose handler takes a params
@@ -34,8 +33,8 @@ func HTTPRoute[P any](r Router, pattern string, h func(w http.ResponseWriter, r 
 		panic(fmt.Sprintf("wsapi: %s: HTTPRoute %q: nil handler", site, pattern))
 	}
 	plan := mustPlan(reflect.TypeFor[P](), site, pattern)
-	r.group().addHTTP(site, pattern, plan, func() unsafe.Pointer { return unsafe.Pointer(new(P)) },
-		func(w http.ResponseWriter, r *http.Request, p unsafe.Pointer) error { return h(w, r, (*P)(p)) })
+	r.group().addHTTP(site, pattern, plan, func() any { return new(P) },
+		func(w http.ResponseWriter, r *http.Request, p any) error { return h(w, r, p.(*P)) })
 }
 
 // httpDepRoute serves an HTTPRoute registration.
@@ -44,11 +43,11 @@ type httpDepRoute struct {
 	pattern string // the full pattern, method included
 	deps    []*depPlan
 	plan    *depPlan
-	alloc   func() unsafe.Pointer
-	invoke  func(http.ResponseWriter, *http.Request, unsafe.Pointer) error
+	alloc   func() any // a new params struct: a *P
+	invoke  func(http.ResponseWriter, *http.Request, any) error
 }
 
-func (g *Group) addHTTP(site, pattern string, plan *depPlan, alloc func() unsafe.Pointer, invoke func(http.ResponseWriter, *http.Request, unsafe.Pointer) error) {
+func (g *Group) addHTTP(site, pattern string, plan *depPlan, alloc func() any, invoke func(http.ResponseWriter, *http.Request, any) error) {
 	if g.app == nil {
 		g.pending = append(g.pending, func(t *Group) { t.addHTTP(site, pattern, plan, alloc, invoke) })
 		return
@@ -99,10 +98,11 @@ func (hr *httpDepRoute) serve(ctx context.Context, st *depState, w http.Response
 			err = errPanicked
 		}
 	}()
-	if err := st.run(ctx, hr.deps, hr.plan, hr.alloc); err != nil {
+	params := hr.alloc()
+	if err := st.run(ctx, hr.deps, hr.plan, params); err != nil {
 		return err
 	}
-	return hr.invoke(w, r, st.lookup(hr.plan))
+	return hr.invoke(w, r, params)
 }
 
 // fail answers a request whose dependencies or handler failed.

@@ -6,7 +6,9 @@ import (
 	"net"
 	"net/http/httptest"
 	"sync"
+	"testing"
 	"time"
+	"unsafe"
 )
 
 // Helpers for the package's internal tests, fuzz targets and benchmarks:
@@ -68,4 +70,12 @@ func (l *loopConn) Read(p []byte) (int, error) {
 	n := copy(p, l.data[l.off:])
 	l.off = (l.off + n) % len(l.data)
 	return n, nil
+}
+
+// TestFrameOverhead keeps frameOverhead, a constant so that no unsafe is
+// needed outside tests, equal to an outFrame's size.
+func TestFrameOverhead(t *testing.T) {
+	if got := int(unsafe.Sizeof(outFrame{})); got != frameOverhead {
+		t.Fatalf("an outFrame takes %d bytes, frameOverhead says %d", got, frameOverhead)
+	}
 }

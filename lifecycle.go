@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"unsafe"
 
 	"github.com/wsapi-go/wsapi/internal/testhook"
 )
@@ -15,7 +14,7 @@ import (
 // run calls the handler on the connection's own goroutine, then ends the
 // connection according to what the handler returned, closes the
 // dependencies in reverse order, and reports to a waiting test client.
-func (c *Conn) run(params unsafe.Pointer) {
+func (c *Conn) run(params any) {
 	defer c.recoverHandler()
 	err := c.route.invoke(c.ctx, c, params)
 	c.ended(err, nil, nil)

@@ -94,7 +94,10 @@ func (c *Conn) ReceiveText(ctx context.Context) (string, error) {
 		return "", c.errClosed()
 	}
 	if kind == msgOwned && len(data) > 0 {
-		// A freshly allocated payload nobody else holds: share it.
+		// unsafe: an owned payload is a fresh allocation that nothing else
+		// references or will write, so the string can share it instead of
+		// copying it. BenchmarkReceiveText/16KiB: a second allocation of the
+		// message's size spared.
 		return unsafe.String(&data[0], len(data)), nil
 	}
 	return string(data), nil

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/go-playground/validator/v10"
 )
@@ -39,26 +38,26 @@ type depState struct {
 
 type resolved struct {
 	plan *depPlan
-	ptr  unsafe.Pointer // the canonical instance
+	ptr  reflect.Value // the canonical instance: a *T
 }
 
 // run resolves the app and group dependencies deps, outer first, then the
-// params struct plan (if any) into a struct made by alloc. A binding or
-// validation failure anywhere returns a *ValidationError listing them all.
-func (s *depState) run(ctx context.Context, deps []*depPlan, plan *depPlan, alloc func() unsafe.Pointer) error {
+// params struct plan (if any) into params, a *P. A binding or validation
+// failure anywhere returns a *ValidationError listing them all.
+func (s *depState) run(ctx context.Context, deps []*depPlan, plan *depPlan, params any) error {
 	defer s.trim()
 	if m := s.app.overrides.Load(); m != nil {
 		s.overrides = *m
 	}
 	for _, p := range deps {
-		if s.lookup(p) == nil {
-			if err := s.resolveRoot(ctx, p, reflect.New(p.typ).UnsafePointer()); err != nil {
+		if !s.lookup(p).IsValid() {
+			if err := s.resolveRoot(ctx, p, reflect.New(p.typ)); err != nil {
 				return err
 			}
 		}
 	}
 	if plan != nil {
-		if err := s.resolveRoot(ctx, plan, alloc()); err != nil {
+		if err := s.resolveRoot(ctx, plan, reflect.ValueOf(params)); err != nil {
 			return err
 		}
 	}
@@ -79,59 +78,63 @@ func (s *depState) trim() {
 // value of that type or a pointer to one.
 type overrideFunc func(ctx context.Context, r *http.Request) (reflect.Value, error)
 
-// resolveRoot resolves plan into the struct at ptr, unless this connection
-// resolved the type already, in which case it copies that instance.
-func (s *depState) resolveRoot(ctx context.Context, p *depPlan, ptr unsafe.Pointer) error {
-	if prev := s.lookup(p); prev != nil {
-		copyStruct(p.typ, ptr, prev)
+// resolveRoot resolves plan into the struct ptr points to, unless this
+// connection resolved the type already, in which case it copies that
+// instance.
+func (s *depState) resolveRoot(ctx context.Context, p *depPlan, ptr reflect.Value) error {
+	if prev := s.lookup(p); prev.IsValid() {
+		ptr.Elem().Set(prev.Elem())
 		return nil
 	}
 	if fn := s.overrides[p.typ]; fn != nil {
-		return s.override(ctx, p, fn, ptr, false)
+		return s.override(ctx, p, fn, ptr.Elem(), false)
 	}
 	return s.resolve(ctx, p, ptr)
 }
 
-func (s *depState) lookup(p *depPlan) unsafe.Pointer {
+// lookup returns the instance of p this connection resolved, or the zero
+// Value.
+func (s *depState) lookup(p *depPlan) reflect.Value {
 	for _, d := range s.done {
 		if d.plan == p {
 			return d.ptr
 		}
 	}
-	return nil
+	return reflect.Value{}
 }
 
-// resolve runs plan p into the struct at ptr: sub-dependencies first, then
-// the struct's own bound fields, validation, and its Resolve method. It
-// recurses through resolveField, on the net/http goroutine's already deep
-// stack: the work at each level lives in helpers, so the recursion's own
-// frames stay small.
-func (s *depState) resolve(ctx context.Context, p *depPlan, ptr unsafe.Pointer) error {
-	s.inject(p, ptr)
+// resolve runs plan p into the struct ptr points to: sub-dependencies
+// first, then the struct's own bound fields, validation, and its Resolve
+// method. It recurses through resolveField, on the net/http goroutine's
+// already deep stack: the work at each level lives in helpers, so the
+// recursion's own frames stay small.
+func (s *depState) resolve(ctx context.Context, p *depPlan, ptr reflect.Value) error {
+	v := ptr.Elem()
+	s.inject(p, v)
 	for _, d := range p.deps {
-		if err := s.resolveField(ctx, d, unsafe.Add(ptr, d.offset)); err != nil {
+		if err := s.resolveField(ctx, d, v.Field(d.index)); err != nil {
 			return err
 		}
 	}
-	s.bind(p, ptr)
+	s.bind(p, v)
 	return s.finish(ctx, p, ptr)
 }
 
-// inject fills the *http.Request and *Conn fields.
-func (s *depState) inject(p *depPlan, ptr unsafe.Pointer) {
+// inject fills the *http.Request and *Conn fields of the struct v.
+func (s *depState) inject(p *depPlan, v reflect.Value) {
 	for _, in := range p.injects {
 		switch in.typ {
 		case requestType:
-			*(**http.Request)(unsafe.Add(ptr, in.offset)) = s.r
+			v.Field(in.index).Set(reflect.ValueOf(s.r))
 		case connType:
-			*(**Conn)(unsafe.Add(ptr, in.offset)) = s.c
+			v.Field(in.index).Set(reflect.ValueOf(s.c))
 		}
 	}
 }
 
-// bind stores the struct's bound fields and validates them, recording
-// every failure in s.errs.
-func (s *depState) bind(p *depPlan, ptr unsafe.Pointer) {
+// bind stores the bound fields of the struct v and validates them,
+// recording every failure in s.errs.
+func (s *depState) bind(p *depPlan, v reflect.Value) {
 	var failed []string // Go names of fields that failed to bind
 	for i := range p.binds {
 		b := &p.binds[i]
@@ -148,28 +151,27 @@ func (s *depState) bind(p *depPlan, ptr unsafe.Pointer) {
 				continue
 			}
 		}
-		if err := b.binder.bind(unsafe.Add(ptr, b.offset), vals); err != nil {
+		if err := b.binder.bind(v.Field(b.index), vals); err != nil {
 			be := err.(*bindError)
 			s.errs = append(s.errs, FieldError{Loc: []string{b.src.String(), b.key}, Msg: be.msg, Type: be.typ})
 			failed = append(failed, b.name)
 		}
 	}
 	if p.validate {
-		s.validate(p, ptr, failed)
+		s.validate(p, v.Addr(), failed)
 	}
 }
 
 // finish records the resolved instance and calls its Resolve method,
 // unless some value already failed: the handshake will then be refused
 // with every failure listed, and no Resolve method runs.
-func (s *depState) finish(ctx context.Context, p *depPlan, ptr unsafe.Pointer) error {
+func (s *depState) finish(ctx context.Context, p *depPlan, ptr reflect.Value) error {
 	s.done = append(s.done, resolved{p, ptr})
 	if len(s.errs) > 0 {
 		return nil
 	}
 	if p.resolver {
-		r := reflect.NewAt(p.typ, ptr).Interface().(Resolver)
-		if err := r.Resolve(ctx); err != nil {
+		if err := ptr.Interface().(Resolver).Resolve(ctx); err != nil {
 			var ve *ValidationError
 			if errors.As(err, &ve) {
 				s.errs = append(s.errs, ve.Errors...)
@@ -184,32 +186,33 @@ func (s *depState) finish(ctx context.Context, p *depPlan, ptr unsafe.Pointer) e
 	return nil
 }
 
-// resolveField fills a dependency field at fp, sharing an instance already
-// resolved on this connection.
-func (s *depState) resolveField(ctx context.Context, d depField, fp unsafe.Pointer) error {
-	if prev := s.lookup(d.plan); prev != nil {
+// resolveField fills the dependency field f, sharing an instance already
+// resolved on this connection: a pointer field gets the instance, a value
+// field a copy of it.
+func (s *depState) resolveField(ctx context.Context, d depField, f reflect.Value) error {
+	if prev := s.lookup(d.plan); prev.IsValid() {
 		if d.ptr {
-			*(*unsafe.Pointer)(fp) = prev
+			f.Set(prev)
 		} else {
-			copyStruct(d.plan.typ, fp, prev)
+			f.Set(prev.Elem())
 		}
 		return nil
 	}
 	if fn := s.overrides[d.plan.typ]; fn != nil {
-		return s.override(ctx, d.plan, fn, fp, d.ptr)
+		return s.override(ctx, d.plan, fn, f, d.ptr)
 	}
-	target := fp
+	target := f.Addr()
 	if d.ptr {
-		target = reflect.New(d.plan.typ).UnsafePointer()
-		*(*unsafe.Pointer)(fp) = target
+		target = reflect.New(d.plan.typ)
+		f.Set(target)
 	}
 	return s.resolve(ctx, d.plan, target)
 }
 
-// override stores the value of an override function at fp: into the struct
-// at fp, or, when isPtr, as the pointer at fp, keeping a returned pointer's
-// identity so a test can inspect the instance it handed out.
-func (s *depState) override(ctx context.Context, p *depPlan, fn overrideFunc, fp unsafe.Pointer, isPtr bool) error {
+// override stores the value of an override function in the field f: into
+// the struct f, or, when isPtr, as the pointer f, keeping a returned
+// pointer's identity so a test can inspect the instance it handed out.
+func (s *depState) override(ctx context.Context, p *depPlan, fn overrideFunc, f reflect.Value, isPtr bool) error {
 	v, err := fn(ctx, s.r)
 	if err != nil {
 		var ve *ValidationError
@@ -219,35 +222,27 @@ func (s *depState) override(ctx context.Context, p *depPlan, fn overrideFunc, fp
 		}
 		return err
 	}
-	var inst unsafe.Pointer
+	var inst reflect.Value // a *T
 	switch {
 	case v.Kind() == reflect.Pointer && isPtr:
-		inst = v.UnsafePointer()
-		*(*unsafe.Pointer)(fp) = inst
+		inst = v
+		f.Set(v)
 	case v.Kind() == reflect.Pointer:
-		inst = fp
-		copyStruct(p.typ, fp, v.UnsafePointer())
+		f.Set(v.Elem())
+		inst = f.Addr()
 	case isPtr:
-		nv := reflect.New(p.typ)
-		nv.Elem().Set(v)
-		inst = nv.UnsafePointer()
-		*(*unsafe.Pointer)(fp) = inst
+		inst = reflect.New(p.typ)
+		inst.Elem().Set(v)
+		f.Set(inst)
 	default:
-		inst = fp
-		reflect.NewAt(p.typ, fp).Elem().Set(v)
+		f.Set(v)
+		inst = f.Addr()
 	}
 	s.done = append(s.done, resolved{p, inst})
 	if p.closer != closeNone {
 		s.closers = append(s.closers, resolved{p, inst})
 	}
 	return nil
-}
-
-func copyStruct(t reflect.Type, dst, src unsafe.Pointer) {
-	if dst == src {
-		return
-	}
-	reflect.NewAt(t, dst).Elem().Set(reflect.NewAt(t, src).Elem())
 }
 
 // values returns the raw values for b from the request, and whether the
@@ -313,9 +308,9 @@ func offeredProtocols(r *http.Request) []string {
 
 // validate runs the struct's validate tags over its bound fields and records
 // each failure, except on fields that already failed to bind.
-func (s *depState) validate(p *depPlan, ptr unsafe.Pointer, failed []string) {
+func (s *depState) validate(p *depPlan, ptr reflect.Value, failed []string) {
 	chk := s.app.checker
-	err := chk.v.StructFiltered(reflect.NewAt(p.typ, ptr).Interface(), p.filter)
+	err := chk.v.StructFiltered(ptr.Interface(), p.filter)
 	var verrs validator.ValidationErrors
 	if !errors.As(err, &verrs) {
 		if err != nil {
@@ -369,7 +364,7 @@ func closeDep(ctx context.Context, d resolved) (err error) {
 			err = fmt.Errorf("panic: %v", v)
 		}
 	}()
-	v := reflect.NewAt(d.plan.typ, d.ptr).Interface()
+	v := d.ptr.Interface()
 	switch d.plan.closer {
 	case closeErr:
 		return v.(interface{ Close() error }).Close()

@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"runtime"
 	"strings"
-	"unsafe"
 )
 
 // HandlerFunc handles one WebSocket connection. ctx is the connection's
@@ -124,7 +123,7 @@ func (g *Group) WS(pattern string, h HandlerFunc) *Endpoint {
 		panic(fmt.Sprintf("wsapi: %s: WS %q: nil handler", callerSite(), pattern))
 	}
 	ep := &Endpoint{pattern: pattern}
-	g.addWS(ep, callerSite(), nil, nil, func(ctx context.Context, c *Conn, _ unsafe.Pointer) error { return h(ctx, c) })
+	g.addWS(ep, callerSite(), nil, nil, func(ctx context.Context, c *Conn, _ any) error { return h(ctx, c) })
 	return ep
 }
 
@@ -148,8 +147,8 @@ func Route[P any](r Router, pattern string, h func(ctx context.Context, ws *Conn
 	}
 	plan := mustPlan(reflect.TypeFor[P](), site, pattern)
 	ep := &Endpoint{pattern: pattern}
-	r.group().addWS(ep, site, plan, func() unsafe.Pointer { return unsafe.Pointer(new(P)) },
-		func(ctx context.Context, c *Conn, p unsafe.Pointer) error { return h(ctx, c, (*P)(p)) })
+	r.group().addWS(ep, site, plan, func() any { return new(P) },
+		func(ctx context.Context, c *Conn, p any) error { return h(ctx, c, p.(*P)) })
 	return ep
 }
 
@@ -182,7 +181,7 @@ func mustPlan(t reflect.Type, site, pattern string) (plan *depPlan) {
 	return planFor(t)
 }
 
-func (g *Group) addWS(ep *Endpoint, site string, plan *depPlan, alloc func() unsafe.Pointer, invoke func(context.Context, *Conn, unsafe.Pointer) error) {
+func (g *Group) addWS(ep *Endpoint, site string, plan *depPlan, alloc func() any, invoke func(context.Context, *Conn, any) error) {
 	if g.app == nil {
 		g.pending = append(g.pending, func(t *Group) { t.addWS(ep, site, plan, alloc, invoke) })
 		return

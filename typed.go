@@ -186,7 +186,7 @@ func Dependency[T any](c *Conn) *T {
 	t := reflect.TypeFor[T]()
 	for _, d := range c.deps.done {
 		if d.plan.typ == t {
-			return (*T)(d.ptr)
+			return d.ptr.Interface().(*T)
 		}
 	}
 	return nil

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/gobwas/ws"
 	"github.com/wsapi-go/wsapi/internal/frame"
@@ -35,9 +34,10 @@ type outFrame struct {
 	done chan error // answered once written (or not), for callers that wait; nil otherwise
 }
 
-// frameOverhead is what a queued frame costs beyond its bytes, counted in
-// the queue's size so that a bound in bytes bounds memory too.
-const frameOverhead = int(unsafe.Sizeof(outFrame{}))
+// frameOverhead is what a queued frame costs beyond its bytes (an outFrame:
+// a slice header and a channel), counted in the queue's size so that a
+// bound in bytes bounds memory too.
+const frameOverhead = 32
 
 // encodeFrame returns a final, unmasked frame holding payload.
 func encodeFrame(op ws.OpCode, payload []byte) []byte { return frame.Encode(false, op, payload) }
