@@ -6,8 +6,8 @@ require (
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/wsapi-go/wsapi v0.0.0-00010101000000-000000000000
 	github.com/wsapi-go/wsapi/asyncapi v0.0.0-00010101000000-000000000000
-	github.com/wsapi-go/wsapi/broker/nats v0.0.0-00010101000000-000000000000
-	github.com/wsapi-go/wsapi/broker/redis v0.0.0-00010101000000-000000000000
+	github.com/wsapi-go/wsapi/natsbroker v0.0.0-00010101000000-000000000000
+	github.com/wsapi-go/wsapi/redisbroker v0.0.0-00010101000000-000000000000
 )
 
 require (
@@ -45,6 +45,6 @@ require (
 replace (
 	github.com/wsapi-go/wsapi => ../
 	github.com/wsapi-go/wsapi/asyncapi => ../asyncapi
-	github.com/wsapi-go/wsapi/broker/nats => ../broker/nats
-	github.com/wsapi-go/wsapi/broker/redis => ../broker/redis
+	github.com/wsapi-go/wsapi/natsbroker => ../natsbroker
+	github.com/wsapi-go/wsapi/redisbroker => ../redisbroker
 )

@@ -36,8 +36,8 @@ import (
 	"syscall"
 
 	"github.com/wsapi-go/wsapi"
-	natsbroker "github.com/wsapi-go/wsapi/broker/nats"
-	redisbroker "github.com/wsapi-go/wsapi/broker/redis"
+	"github.com/wsapi-go/wsapi/natsbroker"
+	"github.com/wsapi-go/wsapi/redisbroker"
 )
 
 //go:embed index.html

@@ -10,8 +10,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/wsapi-go/wsapi"
-	natsbroker "github.com/wsapi-go/wsapi/broker/nats"
 	"github.com/wsapi-go/wsapi/brokertest"
+	"github.com/wsapi-go/wsapi/natsbroker"
 	"github.com/wsapi-go/wsapi/wsapitest"
 	"go.uber.org/goleak"
 )
