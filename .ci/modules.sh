@@ -14,6 +14,12 @@
 # published, cannot be read). So each workspace also replaces every version
 # of a local module that its modules require by the local directory.
 
+# The modules published, each with tags of its own (CONTRIBUTING.md): they
+# must build outside the repository, so their go.mod has no replace
+# directive and requires released versions of the wsapi modules.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+WSAPI_PUBLISHED=(. asyncapi natsbroker redisbroker)
+
 # wsapi_modules prints the directory of every module, relative to the
 # root, one a line: "." first, then the others in order.
 wsapi_modules() {
