@@ -5,7 +5,7 @@ go 1.26.0
 require (
 	github.com/invopop/jsonschema v0.14.0
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
-	github.com/wsapi-go/wsapi v0.0.0-00010101000000-000000000000
+	github.com/wsapi-go/wsapi v0.1.0
 	go.yaml.in/yaml/v3 v3.0.5
 )
 
@@ -25,5 +25,3 @@ require (
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 )
-
-replace github.com/wsapi-go/wsapi => ../

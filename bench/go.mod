@@ -8,7 +8,7 @@ require (
 	github.com/gobwas/ws v1.5.0
 	github.com/gorilla/websocket v1.5.3
 	github.com/lxzan/gws v1.8.9
-	github.com/wsapi-go/wsapi v0.0.0-00010101000000-000000000000
+	github.com/wsapi-go/wsapi v0.1.0
 	golang.org/x/sys v0.49.0
 )
 

@@ -4,10 +4,10 @@ go 1.26.0
 
 require (
 	github.com/nats-io/nats-server/v2 v2.15.2
-	github.com/wsapi-go/wsapi v0.0.0-00010101000000-000000000000
-	github.com/wsapi-go/wsapi/asyncapi v0.0.0-00010101000000-000000000000
-	github.com/wsapi-go/wsapi/broker/nats v0.0.0-00010101000000-000000000000
-	github.com/wsapi-go/wsapi/broker/redis v0.0.0-00010101000000-000000000000
+	github.com/wsapi-go/wsapi v0.1.0
+	github.com/wsapi-go/wsapi/asyncapi v0.1.0
+	github.com/wsapi-go/wsapi/natsbroker v0.1.0
+	github.com/wsapi-go/wsapi/redisbroker v0.1.0
 )
 
 require (
@@ -45,6 +45,6 @@ require (
 replace (
 	github.com/wsapi-go/wsapi => ../
 	github.com/wsapi-go/wsapi/asyncapi => ../asyncapi
-	github.com/wsapi-go/wsapi/broker/nats => ../broker/nats
-	github.com/wsapi-go/wsapi/broker/redis => ../broker/redis
+	github.com/wsapi-go/wsapi/natsbroker => ../natsbroker
+	github.com/wsapi-go/wsapi/redisbroker => ../redisbroker
 )

@@ -10,7 +10,7 @@ import (
 	"github.com/wsapi-go/wsapi/examples/internal/runtest"
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
-	"github.com/wsapi-go/wsapi/broker/redis/redistest"
+	"github.com/wsapi-go/wsapi/redisbroker/redistest"
 	"github.com/wsapi-go/wsapi/wsapitest"
 )
 

@@ -22,8 +22,8 @@ import (
 	"syscall"
 
 	"github.com/wsapi-go/wsapi"
-	natsbroker "github.com/wsapi-go/wsapi/broker/nats"
-	redisbroker "github.com/wsapi-go/wsapi/broker/redis"
+	"github.com/wsapi-go/wsapi/natsbroker"
+	"github.com/wsapi-go/wsapi/redisbroker"
 )
 
 //go:embed index.html
@@ -77,7 +77,7 @@ func dialBroker(ctx context.Context, url string) (wsapi.Broker, error) {
 	case strings.HasPrefix(url, "redis://"), strings.HasPrefix(url, "rediss://"):
 		return redisbroker.Dial(ctx, url, nil)
 	case strings.HasPrefix(url, "nats://"):
-		return natsbroker.Dial(url, nil)
+		return natsbroker.Dial(ctx, url, nil)
 	}
 	return nil, fmt.Errorf("chat: -broker %q: use redis://host:port or nats://host:port", url)
 }

@@ -36,8 +36,8 @@ import (
 	"syscall"
 
 	"github.com/wsapi-go/wsapi"
-	natsbroker "github.com/wsapi-go/wsapi/broker/nats"
-	redisbroker "github.com/wsapi-go/wsapi/broker/redis"
+	"github.com/wsapi-go/wsapi/natsbroker"
+	"github.com/wsapi-go/wsapi/redisbroker"
 )
 
 //go:embed index.html
@@ -127,13 +127,14 @@ func newNodes(ctx context.Context, n int, broker wsapi.Broker, logger *slog.Logg
 
 // docs:start dial
 // dialBroker connects to the broker named by a redis:// or nats:// URL.
-// Both Dial functions fail when the server cannot be reached.
+// Both Dial functions fail when the server cannot be reached, and give up
+// when ctx is done.
 func dialBroker(ctx context.Context, url string) (wsapi.Broker, error) {
 	switch {
 	case strings.HasPrefix(url, "redis://"), strings.HasPrefix(url, "rediss://"):
 		return redisbroker.Dial(ctx, url, nil)
 	case strings.HasPrefix(url, "nats://"):
-		return natsbroker.Dial(url, nil)
+		return natsbroker.Dial(ctx, url, nil)
 	}
 	return nil, fmt.Errorf("rooms: -broker %q: use redis://host:port or nats://host:port", url)
 }

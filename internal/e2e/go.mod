@@ -9,6 +9,6 @@ require (
 
 require github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 
-require github.com/wsapi-go/wsapi v0.0.0-00010101000000-000000000000
+require github.com/wsapi-go/wsapi v0.1.0
 
 replace github.com/wsapi-go/wsapi => ../../

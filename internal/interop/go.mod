@@ -7,6 +7,6 @@ require (
 	github.com/gorilla/websocket v1.5.3
 )
 
-require github.com/wsapi-go/wsapi v0.0.0-00010101000000-000000000000
+require github.com/wsapi-go/wsapi v0.1.0
 
 replace github.com/wsapi-go/wsapi => ../../

@@ -59,12 +59,7 @@ func (r *runner) command(ctx context.Context, cpu int, args ...string) *exec.Cmd
 	if cpu >= 0 && r.taskset != "" {
 		full = append([]string{r.taskset, "-c", fmt.Sprint(cpu)}, full...)
 	}
-	var cmd *exec.Cmd
-	if ctx != nil {
-		cmd = exec.CommandContext(ctx, full[0], full[1:]...)
-	} else {
-		cmd = exec.Command(full[0], full[1:]...)
-	}
+	cmd := exec.CommandContext(ctx, full[0], full[1:]...)
 	setDeathSignal(cmd)
 	return cmd
 }
@@ -80,7 +75,8 @@ type server struct {
 }
 
 func (r *runner) startServer(name string) (*server, error) {
-	cmd := r.command(nil, r.serverCPU, "server", "-lib", name)
+	// Not bound to a context: the server lives until its stop method.
+	cmd := r.command(context.Background(), r.serverCPU, "server", "-lib", name)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err

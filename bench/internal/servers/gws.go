@@ -73,7 +73,7 @@ func (h *gwsTyped) OnMessage(socket *gws.Conn, message *gws.Message) {
 			h.reply(socket, gwsTypedError{"error", err.Error()})
 			return
 		}
-		h.reply(socket, gwsTypedReply{"echoed", TypedReply{Text: m.Text, N: m.N}})
+		h.reply(socket, gwsTypedReply{"echoed", TypedReply(m)})
 	default:
 		h.reply(socket, gwsTypedError{"error", "unknown message type"})
 	}

@@ -83,7 +83,7 @@ func startWSAPI() (*Instance, error) {
 		return ws.Serve(ctx)
 	}).With(&wsapi.EndpointOptions{MessageRate: -1})
 	wsapi.On(typed, "echo", func(ctx context.Context, ws *wsapi.Conn, m TypedEcho) error {
-		return ws.SendJSON(ctx, wsapi.Typed("echoed", TypedReply{Text: m.Text, N: m.N}))
+		return ws.SendJSON(ctx, wsapi.Typed("echoed", TypedReply(m)))
 	})
 
 	// The burst scenario: a chat with the Manager's defaults, on purpose

@@ -10,9 +10,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/wsapi-go/wsapi"
-	redisbroker "github.com/wsapi-go/wsapi/broker/redis"
-	"github.com/wsapi-go/wsapi/broker/redis/redistest"
 	"github.com/wsapi-go/wsapi/brokertest"
+	"github.com/wsapi-go/wsapi/redisbroker"
+	"github.com/wsapi-go/wsapi/redisbroker/redistest"
 	"github.com/wsapi-go/wsapi/wsapitest"
 	"go.uber.org/goleak"
 )

@@ -1,7 +1,7 @@
 // Package natsbroker carries the broadcasts of wsapi Managers between
 // processes over core NATS.
 //
-//	b, err := natsbroker.Dial("nats://127.0.0.1:4222", nil)
+//	b, err := natsbroker.Dial(ctx, "nats://127.0.0.1:4222", nil)
 //	if err != nil {
 //		log.Fatal(err) // NATS is unreachable
 //	}
@@ -130,14 +130,56 @@ func withDefaults(opts *Options) Options {
 // list) with ConnOptions. An unreachable server is an error here; once
 // connected, the connection reconnects forever. The Broker owns the
 // connection: Close closes it.
-func Dial(url string, opts *Options) (*Broker, error) {
-	nc, err := nats.Connect(url, ConnOptions(opts)...)
-	if err != nil {
-		return nil, fmt.Errorf("natsbroker: cannot reach nats at %s: %w", redact(url), err)
+//
+// ctx bounds the connection attempt: when it is done before the server has
+// answered, Dial returns at once with an error wrapping ctx.Err() (and its
+// cause, if any). nats.go's connect takes no context, so the attempt in
+// progress then ends in the background, within nats.go's own dial and
+// handshake timeout (nats.Timeout, 2s by default, per server), and its
+// connection is closed if it succeeds. ctx is used only for the initial
+// connection: reconnections do not depend on it.
+func Dial(ctx context.Context, url string, opts *Options) (*Broker, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("natsbroker: cannot reach nats at %s: %w", redact(url), contextErr(ctx))
 	}
-	b := New(nc, opts)
+	type result struct {
+		nc  *nats.Conn
+		err error
+	}
+	done := make(chan result) // unbuffered: a result nobody takes is closed
+	abandoned := make(chan struct{})
+	go func() {
+		nc, err := nats.Connect(url, ConnOptions(opts)...)
+		select {
+		case done <- result{nc, err}:
+		case <-abandoned:
+			if nc != nil {
+				nc.Close() // Dial has returned: nobody will use it
+			}
+		}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		close(abandoned)
+		return nil, fmt.Errorf("natsbroker: cannot reach nats at %s: %w", redact(url), contextErr(ctx))
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("natsbroker: cannot reach nats at %s: %w", redact(url), r.err)
+	}
+	b := New(r.nc, opts)
 	b.ownsConn = true
 	return b, nil
+}
+
+// contextErr returns ctx.Err(), with ctx's cause when it says more.
+func contextErr(ctx context.Context) error {
+	err := ctx.Err()
+	if cause := context.Cause(ctx); cause != nil && cause != err {
+		return fmt.Errorf("%w: %w", err, cause)
+	}
+	return err
 }
 
 // redact drops the credentials from a list of server URLs, for messages.

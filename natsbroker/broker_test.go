@@ -10,15 +10,15 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/wsapi-go/wsapi"
-	natsbroker "github.com/wsapi-go/wsapi/broker/nats"
 	"github.com/wsapi-go/wsapi/brokertest"
+	"github.com/wsapi-go/wsapi/natsbroker"
 	"github.com/wsapi-go/wsapi/wsapitest"
 	"go.uber.org/goleak"
 )
 
 func dial(t *testing.T, srv *natsServer, opts *natsbroker.Options) *natsbroker.Broker {
 	t.Helper()
-	b, err := natsbroker.Dial(srv.url(), opts)
+	b, err := natsbroker.Dial(t.Context(), srv.url(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,19 +36,19 @@ func serverSubs(srv *natsServer, b *natsbroker.Broker) int {
 	return srv.numSubs(cid)
 }
 
-// TestDialUnreachable: a server that is not there is a clear error at
-// start, naming the URL without its credentials.
 // TestBroker runs the behaviour every broker owes the managers.
 func TestBroker(t *testing.T) {
 	srv := startNATS(t)
 	brokertest.Run(t, func(t *testing.T) wsapi.Broker { return dial(t, srv, nil) })
 }
 
+// TestDialUnreachable: a server that is not there is a clear error at
+// start, naming the URL without its credentials.
 func TestDialUnreachable(t *testing.T) {
 	srv := startNATS(t)
 	port := srv.port
 	srv.shutdown() // nothing listens on port now
-	b, err := natsbroker.Dial(fmt.Sprintf("nats://wsapi:s3cret@127.0.0.1:%d", port), nil)
+	b, err := natsbroker.Dial(t.Context(), fmt.Sprintf("nats://wsapi:s3cret@127.0.0.1:%d", port), nil)
 	if err == nil {
 		b.Close()
 		t.Fatal("Dial succeeded with no server listening")

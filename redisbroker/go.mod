@@ -1,10 +1,10 @@
-module github.com/wsapi-go/wsapi/broker/redis
+module github.com/wsapi-go/wsapi/redisbroker
 
 go 1.26.0
 
 require (
 	github.com/redis/go-redis/v9 v9.23.0
-	github.com/wsapi-go/wsapi v0.0.0-00010101000000-000000000000
+	github.com/wsapi-go/wsapi v0.1.0
 	go.uber.org/goleak v1.3.0
 )
 
@@ -22,5 +22,3 @@ require (
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 )
-
-replace github.com/wsapi-go/wsapi => ../../

@@ -1,11 +1,11 @@
-module github.com/wsapi-go/wsapi/broker/nats
+module github.com/wsapi-go/wsapi/natsbroker
 
 go 1.26.0
 
 require (
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0
-	github.com/wsapi-go/wsapi v0.0.0-00010101000000-000000000000
+	github.com/wsapi-go/wsapi v0.1.0
 	go.uber.org/goleak v1.3.0
 )
 
@@ -29,5 +29,3 @@ require (
 	golang.org/x/text v0.43.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
 )
-
-replace github.com/wsapi-go/wsapi => ../../
