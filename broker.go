@@ -12,7 +12,7 @@ import (
 )
 
 // Broker carries broadcasts between the Managers of many processes. The
-// broker/redis and broker/nats modules implement it over Redis pub/sub and
+// redisbroker and natsbroker modules implement it over Redis pub/sub and
 // NATS; NewMemoryBroker implements it in memory, for one process.
 //
 // A broker delivers each published payload to every subscriber of the

@@ -388,7 +388,7 @@ type badDefaultNoSource struct {
 	Q string `default:"x"`
 }
 type badUnexported struct {
-	q string `query:"q"`
+	q string `query:"q"` //lint:ignore U1000 the declaration under test: a source tag on an unexported field
 }
 type cycleA struct{ B *cycleB }
 type cycleB struct{ A *cycleA }

@@ -122,9 +122,8 @@
 // client a whole bound behind is closed (or skipped). A broadcast never
 // waits on clients, so its ctx's cancellation does not stop it: the
 // handler's ctx still says goodbye after the client left. With UseBroker,
-// managers on many processes share
-// broadcasts and rooms through Redis or NATS (modules broker/redis and
-// broker/nats).
+// managers on many processes share broadcasts and rooms through Redis or
+// NATS (modules github.com/wsapi-go/wsapi/redisbroker and .../natsbroker).
 //
 // # Concurrency
 //
