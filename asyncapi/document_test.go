@@ -418,7 +418,7 @@ type Tree struct {
 	Children []Tree `json:"children"`
 }
 
-// The other examples' routes, as examples/echo, examples/deps and
+// The other examples' routes, as examples/echo, examples/items and
 // examples/chat declare them (they are package main, so they are
 // reproduced here): their documents are valid too.
 

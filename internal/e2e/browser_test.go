@@ -322,7 +322,7 @@ func waitMessage(t testing.TB, tab context.Context, text string) {
 
 // waitSocketOpen waits until the page's global WebSocket `ws` is open: the
 // example pages keep their socket in `var ws`, and show no state of their
-// own (except deps, which has #status).
+// own (except items, which has #status).
 func waitSocketOpen(t testing.TB, tab context.Context) {
 	t.Helper()
 	waitFor(t, tab, "the page's WebSocket to open",

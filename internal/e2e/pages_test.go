@@ -69,7 +69,7 @@ const depsStatusJS = `document.getElementById("status").textContent`
 // with the token cleared, Connect ends with the page showing
 // "closed (1006)".
 func TestDepsPage(t *testing.T) {
-	base := exampleproc.StartURL(t, "deps")
+	base := exampleproc.StartURL(t, "items")
 	tab := newBrowser(t)
 	do(t, tab, "opening "+base, chromedp.Navigate(base))
 	if s := eval[string](t, tab, depsStatusJS); s != "not connected" {
@@ -112,7 +112,7 @@ func TestDepsPage(t *testing.T) {
 // wire); a browser cannot read that status and reports close code 1006, which
 // the page shows as "closed (1006)". No message arrives.
 func TestDepsPageRefused(t *testing.T) {
-	base := exampleproc.StartURL(t, "deps")
+	base := exampleproc.StartURL(t, "items")
 	tab := newBrowser(t)
 	do(t, tab, "opening "+base, chromedp.Navigate(base))
 	do(t, tab, "clearing the token and clicking Connect",

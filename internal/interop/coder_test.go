@@ -70,7 +70,7 @@ func TestCoderEcho(t *testing.T) {
 }
 
 func TestCoderDepsToken(t *testing.T) {
-	srv := exampleproc.Start(t, "deps")
+	srv := exampleproc.Start(t, "items")
 	c, _ := coderDial(t, srv.WSURL()+"items/foo/ws?token="+token, nil)
 	for range 2 {
 		coderWrite(t, c, websocket.MessageText, []byte("hi"))
@@ -80,7 +80,7 @@ func TestCoderDepsToken(t *testing.T) {
 }
 
 func TestCoderDepsCookieWins(t *testing.T) {
-	srv := exampleproc.Start(t, "deps")
+	srv := exampleproc.Start(t, "items")
 	for _, url := range []string{"items/foo/ws", "items/foo/ws?token=" + token} {
 		c, _ := coderDial(t, srv.WSURL()+url, &websocket.DialOptions{HTTPHeader: http.Header{"Cookie": {"session=" + cookie}}})
 		coderWrite(t, c, websocket.MessageText, []byte("hi"))
@@ -90,7 +90,7 @@ func TestCoderDepsCookieWins(t *testing.T) {
 }
 
 func TestCoderDepsRefused(t *testing.T) {
-	srv := exampleproc.Start(t, "deps")
+	srv := exampleproc.Start(t, "items")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	c, resp, err := websocket.Dial(ctx, srv.WSURL()+"items/foo/ws", nil)

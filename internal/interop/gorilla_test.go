@@ -123,7 +123,7 @@ func TestGorillaEcho(t *testing.T) {
 }
 
 func TestGorillaDepsToken(t *testing.T) {
-	srv := exampleproc.Start(t, "deps")
+	srv := exampleproc.Start(t, "items")
 	c, _ := gorillaDial(t, gorillaDialer, srv.WSURL()+"items/foo/ws?token="+token, nil)
 	for range 2 {
 		gorillaWrite(t, c, websocket.TextMessage, []byte("hi"))
@@ -133,7 +133,7 @@ func TestGorillaDepsToken(t *testing.T) {
 }
 
 func TestGorillaDepsCookieWins(t *testing.T) {
-	srv := exampleproc.Start(t, "deps")
+	srv := exampleproc.Start(t, "items")
 	for _, url := range []string{"items/foo/ws", "items/foo/ws?token=" + token} {
 		c, _ := gorillaDial(t, gorillaDialer, srv.WSURL()+url, http.Header{"Cookie": {"session=" + cookie}})
 		gorillaWrite(t, c, websocket.TextMessage, []byte("hi"))
@@ -143,7 +143,7 @@ func TestGorillaDepsCookieWins(t *testing.T) {
 }
 
 func TestGorillaDepsRefused(t *testing.T) {
-	srv := exampleproc.Start(t, "deps")
+	srv := exampleproc.Start(t, "items")
 	c, resp, err := gorillaDialer.Dial(srv.WSURL()+"items/foo/ws", nil)
 	if err == nil {
 		c.Close()
@@ -155,7 +155,7 @@ func TestGorillaDepsRefused(t *testing.T) {
 	checkRefusal(t, resp.StatusCode, resp.Header.Get("Content-Type"), resp.Body)
 }
 
-// checkRefusal checks the deps example's refusal: 403 with the JSON body
+// checkRefusal checks the items example's refusal: 403 with the JSON body
 // {"code":1008,"detail":...}.
 func checkRefusal(t *testing.T, status int, contentType string, body io.Reader) {
 	t.Helper()

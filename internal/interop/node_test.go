@@ -56,13 +56,13 @@ func nodeClient(t *testing.T) (node, dir string) {
 }
 
 // TestNodeWS runs node/client.mjs (Node's ws package) against the echo,
-// deps, chat and autobahn examples: echo round trips and a 1001 close, deps
+// items, chat and autobahn examples: echo round trips and a 1001 close, items
 // with token, cookie, both, and neither (403 + JSON), the chat transcript,
 // and autobahn with permessage-deflate on text, binary and 1 MiB messages.
 func TestNodeWS(t *testing.T) {
 	node, dir := nodeClient(t)
 	echo := exampleproc.Start(t, "echo")
-	deps := exampleproc.Start(t, "deps")
+	deps := exampleproc.Start(t, "items")
 	chat := exampleproc.Start(t, "chat")
 	autobahn := exampleproc.Start(t, "autobahn")
 

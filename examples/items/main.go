@@ -1,11 +1,11 @@
-// Command deps is the dependencies app of the tutorial (section E): the
+// Command items is the dependencies app of the tutorial (section E): the
 // route /items/{item_id}/ws needs a "session" cookie or a "token" query
 // parameter, resolved before the handshake is accepted; without either the
 // handshake is refused with 403 and close code 1008 (policy violation).
 // Each message is answered with "Session or token: <value>", the cookie
 // winning when both are sent. GET / serves an HTML client.
 //
-//	go run ./examples/deps            # then open http://localhost:8000/
+//	go run ./examples/items           # then open http://localhost:8000/
 package main
 
 import (
@@ -88,7 +88,7 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("deps", flag.ContinueOnError)
+	fs := flag.NewFlagSet("items", flag.ContinueOnError)
 	addr := fs.String("addr", ":8000", "address to listen on")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -97,6 +97,6 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "wsapi deps: open http://localhost:%d/ in a browser (Ctrl-C to stop)\n", ln.Addr().(*net.TCPAddr).Port)
+	fmt.Fprintf(out, "wsapi items: open http://localhost:%d/ in a browser (Ctrl-C to stop)\n", ln.Addr().(*net.TCPAddr).Port)
 	return newApp().Serve(ctx, ln)
 }
