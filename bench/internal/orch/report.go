@@ -333,7 +333,7 @@ func (rep *Report) Markdown() string {
 		}
 		fmt.Fprintf(&b, "\n## %s\n", scenarioTitles[sc])
 		if sc == "typed" {
-			b.WriteString("\nEach connection sends `{\"type\":\"echo\",\"text\":\"…\",\"n\":3}` and waits for `{\"type\":\"echoed\",…}`. wsapi: `wsapi.On` handler and `ws.Serve` (rate limit off); gws: a hand-written `OnMessage` with encoding/json and go-playground/validator.\n")
+			b.WriteString("\nEach connection sends `{\"type\":\"echo\",\"text\":\"…\",\"n\":3}` and waits for `{\"type\":\"echoed\",…}`. wsapi: `wsapi.On` handler and `ws.Dispatch` (rate limit off); gws: a hand-written `OnMessage` with encoding/json and go-playground/validator.\n")
 		}
 		if sc == "burst" {
 			b.WriteString("\nEvery client sends its messages at once (one write); each message is broadcast to every client, the sender included. wsapi: a `Manager` with its defaults (`NewManager(nil)`: each client's queue bounded at 1 MiB, closed with 1013 past it); gorilla: the hub of its examples/chat (a 256-message channel per client, dropped when full); gws: a `Broadcaster` per message (gws's write queues are unbounded).\n")

@@ -80,7 +80,7 @@ func startWSAPI() (*Instance, error) {
 		if err := ws.Accept(ctx, nil); err != nil {
 			return err
 		}
-		return ws.Serve(ctx)
+		return ws.Dispatch(ctx)
 	}).With(&wsapi.EndpointOptions{MessageRate: -1})
 	wsapi.On(typed, "echo", func(ctx context.Context, ws *wsapi.Conn, m TypedEcho) error {
 		return ws.SendJSON(ctx, wsapi.Typed("echoed", TypedReply(m)))
