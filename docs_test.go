@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -212,4 +215,67 @@ func TestDocsRegionsSurviveChanges(t *testing.T) {
 	if !bytes.Contains([]byte(out), []byte("loose")) {
 		t.Fatal("an unmarked block was dropped")
 	}
+}
+
+// TestExportedNamesHaveDocComments: every exported name of the packages
+// users import, and of the codec, carries a doc comment (a method of an
+// exported type too), as pkg.go.dev shows them.
+func TestExportedNamesHaveDocComments(t *testing.T) {
+	for _, dir := range []string{".", "wsapitest", "internal/frame"} {
+		fset := token.NewFileSet()
+		pkgs, err := parser.ParseDir(fset, dir, func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.ParseComments)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pkg := range pkgs {
+			for name, f := range pkg.Files {
+				for _, d := range f.Decls {
+					for _, missing := range undocumented(d) {
+						t.Errorf("%s: %s has no doc comment", name, missing)
+					}
+				}
+			}
+		}
+	}
+}
+
+// undocumented returns the exported names declared by d without a doc comment.
+func undocumented(d ast.Decl) []string {
+	var out []string
+	switch d := d.(type) {
+	case *ast.FuncDecl:
+		if !d.Name.IsExported() || d.Doc != nil {
+			return nil
+		}
+		if d.Recv != nil {
+			t := d.Recv.List[0].Type
+			if s, ok := t.(*ast.StarExpr); ok {
+				t = s.X
+			}
+			if ix, ok := t.(*ast.IndexExpr); ok {
+				t = ix.X
+			}
+			if id, ok := t.(*ast.Ident); ok && !id.IsExported() {
+				return nil
+			}
+		}
+		out = append(out, d.Name.Name)
+	case *ast.GenDecl:
+		for _, s := range d.Specs {
+			switch s := s.(type) {
+			case *ast.TypeSpec:
+				if s.Name.IsExported() && d.Doc == nil && s.Doc == nil {
+					out = append(out, s.Name.Name)
+				}
+			case *ast.ValueSpec:
+				for _, id := range s.Names {
+					// A name in a documented group (const ( ... )) is documented.
+					if id.IsExported() && d.Doc == nil && s.Doc == nil && s.Comment == nil {
+						out = append(out, id.Name)
+					}
+				}
+			}
+		}
+	}
+	return out
 }

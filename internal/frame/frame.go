@@ -27,6 +27,7 @@ type Error struct {
 	Reason string
 }
 
+// Error returns the reason, as the connection's log and close frame give it.
 func (e *Error) Error() string { return "wsapi: " + e.Reason }
 
 func protocolError(reason string) error { return &Error{CodeProtocolError, reason} }
