@@ -222,17 +222,22 @@ func TestDocsRegionsSurviveChanges(t *testing.T) {
 // exported type too), as pkg.go.dev shows them.
 func TestExportedNamesHaveDocComments(t *testing.T) {
 	for _, dir := range []string{".", "wsapitest", "internal/frame"} {
-		fset := token.NewFileSet()
-		pkgs, err := parser.ParseDir(fset, dir, func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.ParseComments)
+		entries, err := os.ReadDir(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, pkg := range pkgs {
-			for name, f := range pkg.Files {
-				for _, d := range f.Decls {
-					for _, missing := range undocumented(d) {
-						t.Errorf("%s: %s has no doc comment", name, missing)
-					}
+		for _, e := range entries {
+			name := filepath.Join(dir, e.Name())
+			if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ParseComments)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range f.Decls {
+				for _, missing := range undocumented(d) {
+					t.Errorf("%s: %s has no doc comment", name, missing)
 				}
 			}
 		}

@@ -111,19 +111,23 @@ func TestPromiseMisuseIsDetectedExactly(t *testing.T) {
 		if err := ws.Accept(ctx, nil); err != nil {
 			return err
 		}
-		started := make(chan struct{})
-		go func() {
-			close(started)
-			ws.Receive(ctx) // blocks: the client sends nothing yet
-		}()
-		<-started
-		for ws.State() == wsapi.StateOpen { // wait until the other call holds the connection
-			if recovered(func() { ws.Receive(ctx) }) != nil {
-				return ws.SendText(ctx, "second Receive panicked")
-			}
-			time.Sleep(time.Millisecond)
+		// Two goroutines call Receive at once: whichever comes second
+		// panics, the other blocks until the client's one message comes.
+		panics := make(chan any, 2)
+		for range 2 {
+			go func() { panics <- recovered(func() { ws.Receive(ctx) }) }()
 		}
-		return nil
+		first := <-panics // the second call's panic, at once
+		if first == nil {
+			return ws.SendText(ctx, "a Receive returned before any message")
+		}
+		if err := ws.SendText(ctx, "second Receive panicked"); err != nil {
+			return err
+		}
+		if p := <-panics; p != nil { // the first call, after the message
+			return ws.SendText(ctx, fmt.Sprint("both panicked: ", p))
+		}
+		return ws.SendText(ctx, "first Receive got the message")
 	})
 	app.WS("/inside", func(ctx context.Context, ws *wsapi.Conn) error {
 		if err := ws.Accept(ctx, nil); err != nil {
@@ -145,6 +149,10 @@ func TestPromiseMisuseIsDetectedExactly(t *testing.T) {
 	c := wsapitest.New(t, app, nil)
 	a := c.Connect("/twice", nil)
 	if got := a.ReceiveText(); got != "second Receive panicked" {
+		t.Fatalf("got %q", got)
+	}
+	a.SendText("x")
+	if got := a.ReceiveText(); got != "first Receive got the message" {
 		t.Fatalf("got %q", got)
 	}
 	a.Close()

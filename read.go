@@ -105,6 +105,19 @@ func (c *Conn) fill(need int) error {
 	return nil
 }
 
+// awaitData waits for the next bytes of an idle connection (between
+// messages, nothing buffered) and reads them into the read buffer. Waiting
+// here, a few calls deep, rather than inside readMessage keeps the stack of
+// a goroutine parked on an idle connection small enough that the garbage
+// collector shrinks it to the minimum.
+func (c *Conn) awaitData() error {
+	rd := &c.rd
+	if c.rc == nil || rd.op != 0 || rd.frame || rd.buf != nil && rd.r < rd.w {
+		return nil
+	}
+	return c.fill(1)
+}
+
 // readDirect reads once from the socket into p, bypassing the buffer.
 func (c *Conn) readDirect(p []byte) (int, error) {
 	if c.rc == nil {

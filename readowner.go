@@ -142,7 +142,8 @@ func (c *Conn) next(ctx context.Context, pooled bool) (op ws.OpCode, data []byte
 	}
 	c.held = true
 	// The handler's own context needs no watching: its end closes the socket.
-	watch := ctx.Done() != nil && ctx.Done() != c.ctx.Done()
+	// (Compared first: asking for its Done channel would allocate one.)
+	watch := ctx != c.ctx && ctx.Done() != nil && ctx.Done() != c.ctx.Done()
 	var stop func() bool
 	if watch {
 		c.imu.Lock()
@@ -153,7 +154,9 @@ func (c *Conn) next(ctx context.Context, pooled bool) (op ws.OpCode, data []byte
 		stop = context.AfterFunc(ctx, func() { c.interruptRead(seq) })
 	}
 	c.rd.pooled = pooled
-	op, data, kind, err = c.readMessage()
+	if err = c.awaitData(); err == nil {
+		op, data, kind, err = c.readMessage()
+	}
 	c.rd.pooled = false
 	if watch {
 		fired := !stop()

@@ -323,6 +323,9 @@ func (r *runner) echoCells() []echoCell {
 	return cells
 }
 
+// echoTarget is one echo route measured as a contender of its own.
+type echoTarget struct{ name, path string }
+
 func (r *runner) echo() error {
 	srv, stop, err := r.startAll(r.opts.Contenders)
 	if err != nil {
@@ -335,9 +338,17 @@ func (r *runner) echo() error {
 		for k, cell := range cells {
 			for _, c := range rotate(r.opts.Contenders, round+k) {
 				s := srv[c]
-				m, err := r.runLoad(load.Config{Mode: "echo", Addr: s.addr, Debug: s.debug, PID: s.pid, Path: "/echo",
-					Conns: cell.conns, Size: cell.size, Binary: cell.binary, Warmup: r.opts.EchoWarmup, Duration: r.opts.EchoDur})
-				r.record("echo", cell.label, c, round, m, err)
+				targets := []echoTarget{{c, "/echo"}}
+				if c == "wsapi" {
+					// wsapi's echo through Receive/Send, as the tutorial
+					// teaches, and through ReceiveFunc, which lends messages.
+					targets = append(targets, echoTarget{"wsapi-func", "/echo-func"})
+				}
+				for _, t := range targets {
+					m, err := r.runLoad(load.Config{Mode: "echo", Addr: s.addr, Debug: s.debug, PID: s.pid, Path: t.path,
+						Conns: cell.conns, Size: cell.size, Binary: cell.binary, Warmup: r.opts.EchoWarmup, Duration: r.opts.EchoDur})
+					r.record("echo", cell.label, t.name, round, m, err)
+				}
 			}
 		}
 		r.progress("bench: echo round %d/%d in %.0fs", round+1, r.opts.Rounds, time.Since(t).Seconds())

@@ -151,7 +151,7 @@ func newReport(meta map[string]any, samples []Sample, order []string) *Report {
 		}
 	}
 	// Contenders in the order of the flag (wsapi first), not of the runs.
-	order = append([]string{"wsapi", "wsapi-bare"}, order...)
+	order = append([]string{"wsapi", "wsapi-func", "wsapi-bare"}, order...)
 	for sc, cs := range rep.Contenders {
 		sort.SliceStable(cs, func(i, j int) bool { return slices.Index(order, cs[i]) < slices.Index(order, cs[j]) })
 		rep.Contenders[sc] = cs

@@ -9,6 +9,7 @@ import (
 
 var colors = map[string]string{
 	"wsapi-bare":  "#af7aa1",
+	"wsapi-func":  "#9c755f",
 	"gorilla":     "#4e79a7",
 	"coder":       "#f28e2b",
 	"gws":         "#59a14f",

@@ -2,6 +2,7 @@ package servers
 
 import (
 	"context"
+	"net"
 
 	"github.com/wsapi-go/wsapi"
 )
@@ -34,7 +35,23 @@ type Params struct {
 
 func startWSAPI() (*Instance, error) {
 	app := wsapi.New(&wsapi.Options{ReadLimit: 32 << 20, InsecureSkipOriginCheck: true})
+	// /echo is the idiomatic path the tutorial teaches: Receive, then Send.
 	app.WS("/echo", func(ctx context.Context, ws *wsapi.Conn) error {
+		if err := ws.Accept(ctx, nil); err != nil {
+			return err
+		}
+		for {
+			t, data, err := ws.Receive(ctx)
+			if err != nil {
+				return err
+			}
+			if err := ws.Send(ctx, t, data); err != nil {
+				return err
+			}
+		}
+	})
+	// /echo-func lends each message to the echo: ReceiveFunc, no copy.
+	app.WS("/echo-func", func(ctx context.Context, ws *wsapi.Conn) error {
 		if err := ws.Accept(ctx, nil); err != nil {
 			return err
 		}
@@ -107,10 +124,18 @@ func startWSAPI() (*Instance, error) {
 		}
 	})
 
-	addr, stop, err := serveHTTP(app)
+	// App.Serve, as the docs teach: it owns the listener.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
+	sctx, cancel := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		app.Serve(sctx, ln)
+	}()
+	addr, stop := ln.Addr().String(), func() { cancel(); <-served }
 	return &Instance{
 		Addr: addr,
 		broadcast: func(ctx context.Context, payloads [][]byte) error {
