@@ -45,42 +45,19 @@ func (c *Conn) Accept(ctx context.Context, opts *AcceptOptions) error {
 		c.accepting.Store(false)
 		return fmt.Errorf("wsapi: Accept: subprotocol %q was not offered by the client (it offered %q)", proto, c.Subprotocols())
 	}
-	u := ws.HTTPUpgrader{Header: upgradeHeader(c.w.Header(), opts.Header), Timeout: c.app.opts.WriteTimeout}
-	if proto != "" {
-		u.Protocol = func(p string) bool { return p == proto }
+	t := &upgradeTask{header: opts.Header, proto: proto, result: make(chan error, 1)}
+	if hand := c.handoff; hand != nil {
+		// The goroutine serving the handshake request waits for this: the
+		// upgrade runs there, on a stack that is deep already, and the
+		// handler's stays small for the connection's life.
+		hand <- t
+	} else {
+		t.result <- c.upgrade(t)
 	}
-	if mode := c.app.opts.Compression; mode != CompressionDisabled {
-		u.Negotiate = func(offer httphead.Option) (httphead.Option, error) {
-			if c.deflate == nil {
-				var resp httphead.Option
-				resp, c.deflate = negotiateDeflate(mode, []httphead.Option{offer})
-				return resp, nil
-			}
-			return httphead.Option{}, nil
-		}
-	}
-	nc, rw, hs, err := u.Upgrade(c.req, c.w)
-	if err != nil {
-		// The upgrader has answered the client with an HTTP error.
-		c.nc = nc
+	if err := <-t.result; err != nil {
 		c.finish(&DisconnectError{Code: CloseAbnormalClosure, Reason: "handshake failed"})
 		return fmt.Errorf("wsapi: Accept: %w", err)
 	}
-	c.nc = nc
-	c.subprotocol = hs.Protocol // before StateOpen: see Conn
-	// Bytes the client sent right behind its request are already buffered.
-	// Nobody else reads before StateOpen.
-	if n := rw.Reader.Buffered(); n > 0 {
-		c.rd.acquire()
-		c.rd.w, _ = rw.Reader.Read(c.rd.buf[:min(n, len(c.rd.buf))])
-		if n > len(c.rd.buf) { // cannot happen with net/http's 4 KiB reader
-			c.fail(CloseInternalServerError, "handshake buffer overflow")
-		}
-	}
-	if c.rc = rawConnOf(nc); c.rc != nil {
-		c.rawFn = c.rawRead
-	}
-	c.w = nil
 	c.state.Store(int32(StateOpen))
 	if c.app.track(c) {
 		go c.closeHandshake(CloseGoingAway, "server shutting down")
@@ -120,9 +97,60 @@ func upgradeHeader(fromMiddleware, own http.Header) http.Header {
 	return h
 }
 
+// upgradeTask is what Accept asks of the goroutine serving the handshake.
+type upgradeTask struct {
+	header http.Header
+	proto  string
+	result chan error
+}
+
+// upgrade answers the handshake with 101 Switching Protocols and takes over
+// the connection. It writes the fields Accept hands to the connection's
+// other goroutines once it stores StateOpen.
+func (c *Conn) upgrade(t *upgradeTask) error {
+	u := ws.HTTPUpgrader{Header: upgradeHeader(c.w.Header(), t.header), Timeout: c.app.opts.WriteTimeout}
+	if t.proto != "" {
+		u.Protocol = func(p string) bool { return p == t.proto }
+	}
+	if mode := c.app.opts.Compression; mode != CompressionDisabled {
+		u.Negotiate = func(offer httphead.Option) (httphead.Option, error) {
+			if c.deflate == nil {
+				var resp httphead.Option
+				resp, c.deflate = negotiateDeflate(mode, []httphead.Option{offer})
+				return resp, nil
+			}
+			return httphead.Option{}, nil
+		}
+	}
+	nc, rw, hs, err := u.Upgrade(c.req, c.w)
+	c.nc = nc
+	if err != nil {
+		return err // the upgrader has answered the client with an HTTP error
+	}
+	c.subprotocol = hs.Protocol
+	// Bytes the client sent right behind its request are already buffered.
+	// Nobody else reads before StateOpen.
+	if n := rw.Reader.Buffered(); n > 0 {
+		c.rd.acquire()
+		c.rd.w, _ = rw.Reader.Read(c.rd.buf[:min(n, len(c.rd.buf))])
+		if n > len(c.rd.buf) { // cannot happen with net/http's 4 KiB reader
+			return errors.New("handshake buffer overflow")
+		}
+	}
+	if c.rc = rawConnOf(nc); c.rc != nil {
+		c.rawFn = c.rawRead
+	}
+	c.w = nil
+	return nil
+}
+
+// releaseHandoff lets ServeHTTP return without an upgrade: the handshake was
+// refused, or the connection ended.
 func (c *Conn) releaseHandoff() {
 	c.handoffOnce.Do(func() {
-		close(c.handoff)
-		c.handoff = nil // ServeHTTP took its own reference: free the channel
+		if c.handoff != nil { // nil when the handshake's own goroutine refuses it
+			close(c.handoff)
+			c.handoff = nil // ServeHTTP took its own reference: free the channel
+		}
 	})
 }

@@ -82,7 +82,7 @@ type Conn struct {
 	deps        *depState
 
 	handoffOnce sync.Once
-	handoff     chan struct{} // closed when ServeHTTP may return
+	handoff     chan *upgradeTask // to the goroutine serving the handshake: upgrade, or (closed) return
 
 	// Read side.
 	owner     readOwner     // who reads the socket now
@@ -124,7 +124,7 @@ func newConn(a *App, rt *route, w http.ResponseWriter, r *http.Request) *Conn {
 		w:       w,
 		ctx:     ctx,
 		cancel:  cancel,
-		handoff: make(chan struct{}),
+		handoff: make(chan *upgradeTask),
 		done:    make(chan struct{}),
 	}
 	c.drainFn = c.drain

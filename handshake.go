@@ -124,6 +124,7 @@ func (rt *route) serveWS(w http.ResponseWriter, r *http.Request) {
 	c := newConn(a, rt, w, r)
 	params, panicked, err := rt.resolveSafely(a.withApp(r.Context()), c)
 	if err != nil {
+		c.handoff = nil // no handler runs: an Accept by refuse upgrades here
 		failure := c.refuse(err, panicked)
 		c.deps.cleanup()
 		c.cancel(context.Canceled)
@@ -133,7 +134,13 @@ func (rt *route) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	handoff := c.handoff
 	go c.run(params)
-	<-handoff
+	// Wait for the handler's decision: an upgrade, run here (see Accept),
+	// or a refusal, answered by the handler's goroutine.
+	if t := <-handoff; t != nil {
+		err := c.upgrade(t)
+		c.handoffOnce.Do(func() { c.handoff = nil })
+		t.result <- err
+	}
 }
 
 // resolveSafely resolves the dependencies, turning a panic in a Resolve
