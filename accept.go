@@ -59,6 +59,7 @@ func (c *Conn) Accept(ctx context.Context, opts *AcceptOptions) error {
 		return fmt.Errorf("wsapi: Accept: %w", err)
 	}
 	c.state.Store(int32(StateOpen))
+	c.compactRequest()
 	if c.app.track(c) {
 		go c.closeHandshake(CloseGoingAway, "server shutting down")
 	}
@@ -122,7 +123,7 @@ func (c *Conn) upgrade(t *upgradeTask) error {
 			return httphead.Option{}, nil
 		}
 	}
-	nc, rw, hs, err := u.Upgrade(c.req, c.w)
+	nc, rw, hs, err := u.Upgrade(c.req.Load(), c.w)
 	c.nc = nc
 	if err != nil {
 		return err // the upgrader has answered the client with an HTTP error

@@ -183,7 +183,7 @@ func BenchmarkBind(b *testing.B) {
 	rt := &route{app: app, pattern: "/hs/{room}"}
 	b.ReportAllocs()
 	for b.Loop() {
-		c := &Conn{app: app, route: rt, req: r}
+		c := &Conn{app: app, route: rt}
 		st := &depState{app: app, pattern: rt.pattern, c: c, r: r, base: r.Context()}
 		var p benchParams
 		if err := st.resolveRoot(r.Context(), plan, reflect.ValueOf(&p)); err != nil || len(st.errs) > 0 || p.Auth.User != "u-t" {

@@ -66,7 +66,8 @@ type Conn struct {
 	//     ctx and closes done; closeErr records why.
 	app    *App
 	route  *route
-	req    *http.Request
+	req    atomic.Pointer[http.Request] // the handshake request; nil once compacted into record
+	record atomic.Pointer[requestRecord]
 	w      http.ResponseWriter // valid until the handshake is answered
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -120,13 +121,13 @@ func newConn(a *App, rt *route, w http.ResponseWriter, r *http.Request) *Conn {
 	c := &Conn{
 		app:     a,
 		route:   rt,
-		req:     r,
 		w:       w,
 		ctx:     ctx,
 		cancel:  cancel,
 		handoff: make(chan *upgradeTask),
 		done:    make(chan struct{}),
 	}
+	c.req.Store(r)
 	c.drainFn = c.drain
 	return c
 }
@@ -137,8 +138,11 @@ func newConn(a *App, rt *route, w http.ResponseWriter, r *http.Request) *Conn {
 // the app shuts down. It is the ctx the handler receives.
 func (c *Conn) Context() context.Context { return c.ctx }
 
-// Request returns the handshake request. Its Body is not readable.
-func (c *Conn) Request() *http.Request { return c.req }
+// Request returns the handshake request, its headers, URL and path values
+// included. Its Body is not readable. Once the connection is accepted, the
+// request wsapi keeps is compact, and Request rebuilds an equivalent one on
+// its first call.
+func (c *Conn) Request() *http.Request { return c.request() }
 
 // State returns the connection's current state.
 func (c *Conn) State() ConnState { return ConnState(c.state.Load()) }
@@ -146,7 +150,7 @@ func (c *Conn) State() ConnState { return ConnState(c.state.Load()) }
 // RemoteAddr returns the client's network address, as net/http reports it
 // (behind a proxy, the proxy's address: read X-Forwarded-For yourself if you
 // trust the proxy).
-func (c *Conn) RemoteAddr() string { return c.req.RemoteAddr }
+func (c *Conn) RemoteAddr() string { return c.remoteAddr() }
 
 // Subprotocol returns the subprotocol agreed by Accept, or "" (before
 // Accept too).
@@ -169,7 +173,7 @@ func (c *Conn) compression() *deflate {
 // Subprotocols returns the subprotocols the client offered, in its order of
 // preference.
 func (c *Conn) Subprotocols() []string {
-	if p := offeredProtocols(c.req); p != nil {
+	if p := offeredProtocols(c.request()); p != nil {
 		return p
 	}
 	return []string{}

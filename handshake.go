@@ -150,8 +150,8 @@ func (rt *route) resolveSafely(ctx context.Context, c *Conn) (params, panicked a
 		if v := recover(); v != nil {
 			panicked, err = v, errPanicked
 			rt.app.count.panics.Add(1)
-			rt.app.logger.Error("wsapi: dependency panicked", "route", rt.pattern, "path", c.req.URL.Path,
-				"remote", c.req.RemoteAddr, "panic", v, "stack", string(debug.Stack()))
+			rt.app.logger.Error("wsapi: dependency panicked", "route", rt.pattern, "path", c.requestPath(),
+				"remote", c.remoteAddr(), "panic", v, "stack", string(debug.Stack()))
 		}
 	}()
 	params, err = rt.resolve(ctx, c)
@@ -167,7 +167,7 @@ func (rt *route) resolve(ctx context.Context, c *Conn) (params any, err error) {
 	if rt.plan != nil {
 		params = rt.alloc()
 	}
-	st := &depState{app: rt.app, pattern: rt.pattern, c: c, r: c.req, base: c.ctx}
+	st := &depState{app: rt.app, pattern: rt.pattern, c: c, r: c.req.Load(), base: c.ctx}
 	c.deps = st
 	return params, st.run(ctx, rt.deps, rt.plan, params)
 }

@@ -32,8 +32,8 @@ func (c *Conn) ended(err error, panicked any, stack []byte) {
 	a := c.app
 	if panicked != nil {
 		a.count.panics.Add(1)
-		a.logger.Error("wsapi: handler panicked", "route", c.route.pattern, "path", c.req.URL.Path,
-			"remote", c.req.RemoteAddr, "panic", panicked, "stack", string(stack))
+		a.logger.Error("wsapi: handler panicked", "route", c.route.pattern, "path", c.requestPath(),
+			"remote", c.remoteAddr(), "panic", panicked, "stack", string(stack))
 	}
 	result := testhook.Result{Panic: panicked}
 	if c.State() == StateConnecting {
@@ -45,7 +45,7 @@ func (c *Conn) ended(err error, panicked any, stack []byte) {
 	c.deps.cleanup()
 	c.cancel(context.Canceled)
 	a.release()
-	testhook.Report(c.req.Context(), result)
+	testhook.Report(c.requestContext(), result)
 }
 
 var errPanicked = errors.New("wsapi: handler or dependency panicked")
@@ -75,8 +75,8 @@ func (c *Conn) end(err error, panicked bool) (failure error) {
 		c.closeHandshake(CloseGoingAway, "")
 	default:
 		a.count.failed.Add(1)
-		a.logger.Error("wsapi: handler failed", "route", c.route.pattern, "path", c.req.URL.Path,
-			"remote", c.req.RemoteAddr, "err", err)
+		a.logger.Error("wsapi: handler failed", "route", c.route.pattern, "path", c.requestPath(),
+			"remote", c.remoteAddr(), "err", err)
 		c.closeHandshake(CloseInternalServerError, "internal server error")
 		failure = err
 	}
@@ -115,11 +115,11 @@ func (c *Conn) refuse(err error, panicked any) (failure error) {
 			// The route and the values' places, never the path or the
 			// values themselves, which may hold secrets.
 			a.logger.Debug("wsapi: refusing connection: invalid values", "route", c.route.pattern,
-				"remote", c.req.RemoteAddr, "loc", ve.locations())
+				"remote", c.remoteAddr(), "loc", ve.locations())
 		}
 	default:
-		a.logger.Error("wsapi: refusing connection", "route", c.route.pattern, "path", c.req.URL.Path,
-			"remote", c.req.RemoteAddr, "err", err)
+		a.logger.Error("wsapi: refusing connection", "route", c.route.pattern, "path", c.requestPath(),
+			"remote", c.remoteAddr(), "err", err)
 		status, code, detail = http.StatusInternalServerError, CloseInternalServerError, "internal server error"
 		failure = err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -222,4 +223,51 @@ func TestBackgroundReaderHandsOverMessages(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 	ws.Close()
+}
+
+type ctxKey struct{}
+
+// TestRequestAfterAccept: the request an accepted connection rebuilds from
+// its compact record says what the handshake said: method, URL, headers,
+// path values, remote address, Host and the request context's values.
+func TestRequestAfterAccept(t *testing.T) {
+	app, _ := quietApp(nil)
+	app.Use(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, "from middleware")))
+		})
+	})
+	got := make(chan string, 2)
+	app.WS("/items/{id}/ws", func(ctx context.Context, ws *wsapi.Conn) error {
+		before := describe(ws.Request())
+		if err := ws.Accept(ctx, nil); err != nil {
+			return err
+		}
+		got <- before
+		got <- describe(ws.Request())
+		_, err := ws.ReceiveText(ctx)
+		return err
+	})
+	c := wsapitest.New(t, app, nil)
+	ws := c.Connect("/items/42/ws?q=a%20b&q=c", &wsapitest.DialOptions{
+		Header:  http.Header{"X-Multi": {"one", "two"}, "User-Agent": {"tester"}},
+		Cookies: []*http.Cookie{{Name: "session", Value: "s1"}},
+	})
+	before, after := <-got, <-got
+	if before != after {
+		t.Fatalf("before Accept: %s\nafter Accept:  %s", before, after)
+	}
+	for _, want := range []string{"GET", "/items/42/ws", `q=[a b c]`, "id=42", "X-Multi=[one two]", "User-Agent=[tester]", "session=s1", "from middleware", "127.0.0.1:"} {
+		if !strings.Contains(after, want) {
+			t.Errorf("rebuilt request lacks %q: %s", want, after)
+		}
+	}
+	ws.Close()
+}
+
+func describe(r *http.Request) string {
+	ck, _ := r.Cookie("session")
+	return fmt.Sprintf("%s %s q=%v id=%s X-Multi=%v User-Agent=%v session=%s ctx=%v host=%s remote=%s proto=%s",
+		r.Method, r.URL.Path, r.URL.Query()["q"], r.PathValue("id"), r.Header["X-Multi"], r.Header["User-Agent"],
+		ck.Value, r.Context().Value(ctxKey{}), r.Host, r.RemoteAddr, r.Proto)
 }

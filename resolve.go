@@ -70,7 +70,7 @@ func (s *depState) run(ctx context.Context, deps []*depPlan, plan *depPlan, para
 // trim drops what only binding needed, so that an open connection keeps
 // just its dependencies and what closes them.
 func (s *depState) trim() {
-	s.query, s.cookies, s.protos, s.errs, s.overrides = nil, nil, nil, nil, nil
+	s.query, s.cookies, s.protos, s.errs, s.overrides, s.r = nil, nil, nil, nil, nil, nil
 	s.one[0] = ""
 }
 

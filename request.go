@@ -1,0 +1,128 @@
+package wsapi
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strings"
+)
+
+// requestRecord is what an accepted connection keeps of its handshake
+// request: what Conn.Request needs to rebuild it, in a fraction of the
+// memory of net/http's parsed request (its header map above all), which
+// an idle connection would otherwise hold for its whole life.
+type requestRecord struct {
+	method, uri, proto string
+	host, remote, path string
+	header             string   // "Key: value\r\n" lines
+	pathValues         []string // the route's wildcards: name, value, name, value...
+	pattern            string
+	tls                *tls.ConnectionState
+	ctx                context.Context
+}
+
+// request returns the handshake request, rebuilt once from the record
+// after Accept.
+func (c *Conn) request() *http.Request {
+	if r := c.req.Load(); r != nil {
+		return r
+	}
+	rec := c.record.Load()
+	if rec == nil {
+		return nil // the test helpers' connections have no request
+	}
+	r := rec.rebuild()
+	if !c.req.CompareAndSwap(nil, r) {
+		return c.req.Load() // another goroutine rebuilt it first
+	}
+	return r
+}
+
+// compactRequest replaces the handshake request with its record. It runs
+// once Accept has answered the handshake: nothing of the request is needed
+// after that but what Conn.Request, RemoteAddr and the logs read.
+func (c *Conn) compactRequest() {
+	r := c.req.Load()
+	if r == nil {
+		return
+	}
+	var h strings.Builder
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			h.WriteString(k)
+			h.WriteString(": ")
+			h.WriteString(v)
+			h.WriteString("\r\n")
+		}
+	}
+	rec := &requestRecord{
+		method: r.Method, uri: r.RequestURI, proto: r.Proto,
+		host: r.Host, remote: r.RemoteAddr, path: r.URL.Path,
+		header: h.String(), pattern: r.Pattern, tls: r.TLS, ctx: r.Context(),
+	}
+	for _, name := range patternWildcards(c.route.pattern) {
+		rec.pathValues = append(rec.pathValues, name, r.PathValue(name))
+	}
+	c.record.Store(rec)
+	c.req.Store(nil) // after the record: a reader that sees nil finds the record
+}
+
+// rebuild makes an *http.Request from the record, as net/http parsed it.
+func (rec *requestRecord) rebuild() *http.Request {
+	u, err := url.ParseRequestURI(rec.uri)
+	if err != nil {
+		u = &url.URL{Path: rec.path}
+	}
+	header := http.Header{}
+	if rec.header != "" {
+		tp := textproto.NewReader(bufio.NewReader(strings.NewReader(rec.header + "\r\n")))
+		if mh, err := tp.ReadMIMEHeader(); err == nil {
+			header = http.Header(mh)
+		}
+	}
+	r := &http.Request{
+		Method: rec.method, URL: u, Proto: rec.proto, Header: header, Body: http.NoBody,
+		Host: rec.host, RemoteAddr: rec.remote, RequestURI: rec.uri, TLS: rec.tls, Pattern: rec.pattern,
+	}
+	r.ProtoMajor, r.ProtoMinor, _ = http.ParseHTTPVersion(rec.proto)
+	for i := 0; i+1 < len(rec.pathValues); i += 2 {
+		r.SetPathValue(rec.pathValues[i], rec.pathValues[i+1])
+	}
+	return r.WithContext(rec.ctx)
+}
+
+// remoteAddr and requestPath are what logs say of a connection's client
+// and path, before and after Accept.
+func (c *Conn) remoteAddr() string {
+	if rec := c.record.Load(); rec != nil {
+		return rec.remote
+	}
+	if r := c.req.Load(); r != nil {
+		return r.RemoteAddr
+	}
+	return ""
+}
+
+func (c *Conn) requestPath() string {
+	if rec := c.record.Load(); rec != nil {
+		return rec.path
+	}
+	if r := c.req.Load(); r != nil {
+		return r.URL.Path
+	}
+	return ""
+}
+
+// requestContext is the handshake request's context.
+func (c *Conn) requestContext() context.Context {
+	if rec := c.record.Load(); rec != nil {
+		return rec.ctx
+	}
+	if r := c.req.Load(); r != nil {
+		return r.Context()
+	}
+	return context.Background()
+}
