@@ -58,11 +58,6 @@ func (c *Conn) Accept(ctx context.Context, opts *AcceptOptions) error {
 		c.finish(&DisconnectError{Code: CloseAbnormalClosure, Reason: "handshake failed"})
 		return fmt.Errorf("wsapi: Accept: %w", err)
 	}
-	c.state.Store(int32(StateOpen))
-	c.compactRequest()
-	if c.app.track(c) {
-		go c.closeHandshake(CloseGoingAway, "server shutting down")
-	}
 	c.releaseHandoff()
 	// Broadcasts queued while connecting go out now.
 	c.wmu.Lock()
@@ -105,9 +100,9 @@ type upgradeTask struct {
 	result chan error
 }
 
-// upgrade answers the handshake with 101 Switching Protocols and takes over
-// the connection. It writes the fields Accept hands to the connection's
-// other goroutines once it stores StateOpen.
+// upgrade answers the handshake with 101 Switching Protocols, takes over
+// the connection and opens it: it writes the fields that other goroutines
+// read once they see StateOpen, then stores it.
 func (c *Conn) upgrade(t *upgradeTask) error {
 	u := ws.HTTPUpgrader{Header: upgradeHeader(c.w.Header(), t.header), Timeout: c.app.opts.WriteTimeout}
 	if t.proto != "" {
@@ -128,7 +123,6 @@ func (c *Conn) upgrade(t *upgradeTask) error {
 	if err != nil {
 		return err // the upgrader has answered the client with an HTTP error
 	}
-	c.subprotocol = hs.Protocol
 	// Bytes the client sent right behind its request are already buffered.
 	// Nobody else reads before StateOpen.
 	if n := rw.Reader.Buffered(); n > 0 {
@@ -142,6 +136,14 @@ func (c *Conn) upgrade(t *upgradeTask) error {
 		c.rawFn = c.rawRead
 	}
 	c.w = nil
+	// What remains of the handshake's work happens here too, off the
+	// handler's stack: keeping only a record of the request, and tracking
+	// the connection for housekeeping and shutdown.
+	c.compactRequest(hs.Protocol)
+	c.state.Store(int32(StateOpen)) // after the fields above: see Conn
+	if c.app.track(c) {
+		go c.closeHandshake(CloseGoingAway, "server shutting down")
+	}
 	return nil
 }
 

@@ -50,7 +50,8 @@ type Conn struct {
 	// The connection's concurrency model, in one place:
 	//
 	//   - Handshake: until Accept, only the handler's goroutine touches the
-	//     connection. Accept writes nc, rc, subprotocol and deflate, then
+	//     connection. Accept writes nc, rc, deflate and the request's record
+	//     (which holds the subprotocol), then
 	//     stores StateOpen; readers from other goroutines (a Manager's
 	//     broadcast, Subprotocol) load the state first and read those fields
 	//     only once it is past StateConnecting.
@@ -72,15 +73,14 @@ type Conn struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
-	state       atomic.Int32 // a ConnState
-	accepting   atomic.Bool  // Accept was called
-	nc          net.Conn     // set by Accept
-	rc          syscall.RawConn
-	rawFn       func(fd uintptr) bool // c.rawRead, made once: a method value allocates
-	drainFn     func()                // c.drain, made once, so that starting a writer does not allocate
-	subprotocol string                // set by Accept, before StateOpen
-	deflate     *deflate              // permessage-deflate state, when negotiated; set by Accept, before StateOpen
-	deps        *depState
+	state     atomic.Int32 // a ConnState
+	accepting atomic.Bool  // Accept was called
+	nc        net.Conn     // set by Accept
+	rc        syscall.RawConn
+	rawFn     func(fd uintptr) bool // c.rawRead, made once: a method value allocates
+	drainFn   func()                // c.drain, made once, so that starting a writer does not allocate
+	deflate   *deflate              // permessage-deflate state, when negotiated; set by Accept, before StateOpen
+	deps      *depState
 
 	handoffOnce sync.Once
 	handoff     chan *upgradeTask // to the goroutine serving the handshake: upgrade, or (closed) return
@@ -93,19 +93,18 @@ type Conn struct {
 	reads     atomic.Uint32 // Receive calls so far, watched by the housekeeper
 	rx        atomic.Uint32 // frames received so far, watched by the housekeeper
 	bg        atomic.Pointer[bgReader]
-	interruptState
+	intr      atomic.Pointer[interrupter] // made by the first Receive with a context of its own
 
 	// Write side.
 	wmu       sync.Mutex // guards the fields down to closeSent
 	writing   bool       // a goroutine is writing to nc; others queue behind it
 	queue     []outFrame
 	spare     []outFrame
-	queued    int  // bytes waiting in queue, with frameOverhead per frame
-	closeSent bool // a close frame was written or queued: nothing may follow it
-	wr        writer
+	queued    int   // bytes waiting in queue, with frameOverhead per frame
+	closeSent bool  // a close frame was written or queued: nothing may follow it
+	wdeadline int64 // the write deadline now set on the socket, in Unix nanoseconds; touched by the writing goroutine
 
-	fmu       sync.Mutex // guards finishers
-	finishers []func()   // run once the connection is over; nil after that
+	finishers []func() // run once the connection is over; nil after that; guarded by wmu
 
 	closing    atomic.Pointer[DisconnectError] // the record sent with our close frame
 	localClose atomic.Bool                     // this side sent the first close frame
@@ -158,7 +157,10 @@ func (c *Conn) Subprotocol() string {
 	if c.State() == StateConnecting {
 		return ""
 	}
-	return c.subprotocol
+	if rec := c.record.Load(); rec != nil {
+		return rec.subprotocol
+	}
+	return ""
 }
 
 // compression returns the connection's permessage-deflate state, nil when
@@ -213,10 +215,10 @@ func (c *Conn) finish(d *DisconnectError) {
 		c.cancel(d)
 		close(c.done)
 		c.app.untrack(c)
-		c.fmu.Lock()
+		c.wmu.Lock()
 		fs := c.finishers
 		c.finishers = nil
-		c.fmu.Unlock()
+		c.wmu.Unlock()
 		for _, f := range fs {
 			f()
 		}
@@ -226,8 +228,8 @@ func (c *Conn) finish(d *DisconnectError) {
 // onFinish registers f to run when the connection is over. It reports false,
 // without registering, when it is over already.
 func (c *Conn) onFinish(f func()) bool {
-	c.fmu.Lock()
-	defer c.fmu.Unlock()
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	if c.closed() != nil {
 		return false
 	}

@@ -12,8 +12,8 @@ type housekeeping struct {
 	rx       uint32 // Conn.rx at the last tick
 	lastRx   int64  // when a frame last arrived, in Unix nanoseconds
 	lastPing int64
-	quiet    int  // ticks in a row the handler neither read nor was reading
-	idled    bool // closed for idleness already
+	quiet    uint8 // ticks in a row the handler neither read nor was reading
+	idled    bool  // closed for idleness already
 }
 
 // pingFrame is the keepalive ping, shared by every connection.

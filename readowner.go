@@ -145,13 +145,15 @@ func (c *Conn) next(ctx context.Context, pooled bool) (op ws.OpCode, data []byte
 	// (Compared first: asking for its Done channel would allocate one.)
 	watch := ctx != c.ctx && ctx.Done() != nil && ctx.Done() != c.ctx.Done()
 	var stop func() bool
+	var in *interrupter
 	if watch {
-		c.imu.Lock()
-		c.iseq++
-		seq := c.iseq
-		c.iarmed = true
-		c.imu.Unlock()
-		stop = context.AfterFunc(ctx, func() { c.interruptRead(seq) })
+		in = c.interrupter()
+		in.mu.Lock()
+		in.seq++
+		seq := in.seq
+		in.armed = true
+		in.mu.Unlock()
+		stop = context.AfterFunc(ctx, func() { c.interruptRead(in, seq) })
 	}
 	c.rd.pooled = pooled
 	if err = c.awaitData(); err == nil {
@@ -160,12 +162,12 @@ func (c *Conn) next(ctx context.Context, pooled bool) (op ws.OpCode, data []byte
 	c.rd.pooled = false
 	if watch {
 		fired := !stop()
-		c.imu.Lock()
-		c.iarmed = false
+		in.mu.Lock()
+		in.armed = false
 		if fired {
 			c.nc.SetReadDeadline(time.Time{})
 		}
-		c.imu.Unlock()
+		in.mu.Unlock()
 	}
 	if err != nil {
 		err = c.readFailed(ctx, err)
@@ -177,12 +179,12 @@ func (c *Conn) next(ctx context.Context, pooled bool) (op ws.OpCode, data []byte
 // interruptRead wakes the read blocked on behalf of the Receive call seq,
 // whose context is done. A call that has returned already is left alone:
 // its callback may run late, while the next call reads.
-func (c *Conn) interruptRead(seq uint64) {
-	c.imu.Lock()
-	if c.iarmed && c.iseq == seq {
+func (c *Conn) interruptRead(in *interrupter, seq uint64) {
+	in.mu.Lock()
+	if in.armed && in.seq == seq {
 		c.nc.SetReadDeadline(aLongTimeAgo)
 	}
-	c.imu.Unlock()
+	in.mu.Unlock()
 }
 
 var aLongTimeAgo = time.Unix(1, 0)
@@ -265,9 +267,21 @@ func (b *bgReader) next(ctx context.Context) (ws.OpCode, []byte, msgKind, error)
 	}
 }
 
-// interrupt state lives with the Conn; see next.
-type interruptState struct {
-	imu    sync.Mutex // guards iarmed, iseq and the read deadline they set
-	iarmed bool       // a Receive with its own context is reading
-	iseq   uint64     // which Receive call armed it
+// interrupter lets a Receive's own context interrupt its read; see next.
+// A connection makes one on its first such Receive: most never need one.
+type interrupter struct {
+	mu    sync.Mutex // guards armed, seq and the read deadline they set
+	armed bool       // a Receive with its own context is reading
+	seq   uint64     // which Receive call armed it
+}
+
+// interrupter returns the connection's interrupter, made on first use. Only
+// the goroutine holding the read side calls it.
+func (c *Conn) interrupter() *interrupter {
+	in := c.intr.Load()
+	if in == nil {
+		in = new(interrupter)
+		c.intr.Store(in)
+	}
+	return in
 }

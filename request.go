@@ -15,13 +15,14 @@ import (
 // memory of net/http's parsed request (its header map above all), which
 // an idle connection would otherwise hold for its whole life.
 type requestRecord struct {
-	method, uri, proto string
-	host, remote, path string
-	header             string   // "Key: value\r\n" lines
-	pathValues         []string // the route's wildcards: name, value, name, value...
-	pattern            string
-	tls                *tls.ConnectionState
-	ctx                context.Context
+	uri, host, remote string   // as the request line and net/http gave them
+	header            string   // "Key: value\r\n" lines
+	pathValues        []string // the route's wildcards: name, value, name, value...
+	subprotocol       string   // agreed by Accept
+	tls               *tls.ConnectionState
+	ctx               context.Context
+	// The method is GET and the protocol HTTP/1.1: checkHandshake refuses
+	// anything else.
 }
 
 // request returns the handshake request, rebuilt once from the record
@@ -34,7 +35,7 @@ func (c *Conn) request() *http.Request {
 	if rec == nil {
 		return nil // the test helpers' connections have no request
 	}
-	r := rec.rebuild()
+	r := rec.rebuild(c.route.pattern)
 	if !c.req.CompareAndSwap(nil, r) {
 		return c.req.Load() // another goroutine rebuilt it first
 	}
@@ -44,12 +45,19 @@ func (c *Conn) request() *http.Request {
 // compactRequest replaces the handshake request with its record. It runs
 // once Accept has answered the handshake: nothing of the request is needed
 // after that but what Conn.Request, RemoteAddr and the logs read.
-func (c *Conn) compactRequest() {
+func (c *Conn) compactRequest(subprotocol string) {
 	r := c.req.Load()
 	if r == nil {
 		return
 	}
+	size := 0
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			size += len(k) + len(v) + 4
+		}
+	}
 	var h strings.Builder
+	h.Grow(size) // one allocation of the exact size
 	for k, vs := range r.Header {
 		for _, v := range vs {
 			h.WriteString(k)
@@ -58,11 +66,8 @@ func (c *Conn) compactRequest() {
 			h.WriteString("\r\n")
 		}
 	}
-	rec := &requestRecord{
-		method: r.Method, uri: r.RequestURI, proto: r.Proto,
-		host: r.Host, remote: r.RemoteAddr, path: r.URL.Path,
-		header: h.String(), pattern: r.Pattern, tls: r.TLS, ctx: r.Context(),
-	}
+	rec := &requestRecord{uri: r.RequestURI, host: r.Host, remote: r.RemoteAddr,
+		header: h.String(), subprotocol: subprotocol, tls: r.TLS, ctx: r.Context()}
 	for _, name := range patternWildcards(c.route.pattern) {
 		rec.pathValues = append(rec.pathValues, name, r.PathValue(name))
 	}
@@ -71,10 +76,10 @@ func (c *Conn) compactRequest() {
 }
 
 // rebuild makes an *http.Request from the record, as net/http parsed it.
-func (rec *requestRecord) rebuild() *http.Request {
+func (rec *requestRecord) rebuild(pattern string) *http.Request {
 	u, err := url.ParseRequestURI(rec.uri)
 	if err != nil {
-		u = &url.URL{Path: rec.path}
+		u = &url.URL{}
 	}
 	header := http.Header{}
 	if rec.header != "" {
@@ -84,10 +89,9 @@ func (rec *requestRecord) rebuild() *http.Request {
 		}
 	}
 	r := &http.Request{
-		Method: rec.method, URL: u, Proto: rec.proto, Header: header, Body: http.NoBody,
-		Host: rec.host, RemoteAddr: rec.remote, RequestURI: rec.uri, TLS: rec.tls, Pattern: rec.pattern,
+		Method: http.MethodGet, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: header,
+		Body: http.NoBody, Host: rec.host, RemoteAddr: rec.remote, RequestURI: rec.uri, TLS: rec.tls, Pattern: pattern,
 	}
-	r.ProtoMajor, r.ProtoMinor, _ = http.ParseHTTPVersion(rec.proto)
 	for i := 0; i+1 < len(rec.pathValues); i += 2 {
 		r.SetPathValue(rec.pathValues[i], rec.pathValues[i+1])
 	}
@@ -108,7 +112,8 @@ func (c *Conn) remoteAddr() string {
 
 func (c *Conn) requestPath() string {
 	if rec := c.record.Load(); rec != nil {
-		return rec.path
+		path, _, _ := strings.Cut(rec.uri, "?")
+		return path
 	}
 	if r := c.req.Load(); r != nil {
 		return r.URL.Path

@@ -19,13 +19,25 @@ const writeBufSize = 4096
 
 var writeBufPool = sync.Pool{New: func() any { return new([writeBufSize]byte) }}
 
-// writer is the state of the goroutine currently writing to the socket
-// (the one that set Conn.writing).
+// writer is the scratch space of a write of several buffers at once: a
+// batch of queued frames, or a large frame's header and payload. Writers
+// are pooled: an idle connection holds none.
 type writer struct {
-	hdr      [frame.MaxServerHeader]byte
-	iov      net.Buffers
-	vecs     [][]byte
-	deadline time.Time // the write deadline now set on the socket
+	hdr  [frame.MaxServerHeader]byte
+	iov  net.Buffers
+	vecs [][]byte
+}
+
+var writers = sync.Pool{New: func() any { return new(writer) }}
+
+// release drops the references the writer holds and returns it to the pool.
+func (w *writer) release() {
+	clear(w.vecs[:cap(w.vecs)])
+	w.vecs, w.iov = w.vecs[:0], nil
+	if cap(w.vecs) > 1024 {
+		w.vecs = nil // a huge batch's array is not worth keeping
+	}
+	writers.Put(w)
 }
 
 // outFrame is one encoded frame waiting in a connection's send queue.
@@ -189,24 +201,34 @@ func (c *Conn) unqueue(done chan error) bool {
 func (c *Conn) writeNow(op ws.OpCode, payload []byte) error {
 	rsv1 := op&compressedOp != 0
 	op &^= compressedOp
-	w := &c.wr
 	if n := len(payload); n+frame.MaxServerHeader <= writeBufSize {
 		buf := writeBufPool.Get().(*[writeBufSize]byte)
 		h := frame.PutHeader(buf[:], rsv1, op, n)
 		copy(buf[h:], payload)
-		w.vecs = append(w.vecs[:0], buf[:h+n])
-		w.iov = w.vecs
-		_, err := c.writeBuffers(&w.iov)
-		clear(w.vecs)
+		err := c.writeAll(buf[:h+n])
 		writeBufPool.Put(buf)
 		return err
 	}
+	w := writers.Get().(*writer)
 	h := frame.PutHeader(w.hdr[:], rsv1, op, len(payload))
 	w.vecs = append(w.vecs[:0], w.hdr[:h], payload)
 	w.iov = w.vecs
 	_, err := c.writeBuffers(&w.iov)
-	clear(w.vecs)
+	w.release()
 	return err
+}
+
+// writeAll writes b whole, as writeBuffers does.
+func (c *Conn) writeAll(b []byte) error {
+	for {
+		c.refreshWriteDeadline()
+		n, err := c.nc.Write(b)
+		b = b[n:]
+		if err == nil || n == 0 || len(b) == 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+			return err
+		}
+		c.wdeadline = 0 // progress: a whole new WriteTimeout for the rest
+	}
 }
 
 // writeBuffers writes bufs whole and returns how many bytes went out. A
@@ -222,14 +244,15 @@ func (c *Conn) writeBuffers(bufs *net.Buffers) (int64, error) {
 		if err == nil || n == 0 || len(*bufs) == 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
 			return total, err
 		}
-		c.wr.deadline = time.Time{} // progress: a whole new WriteTimeout for the rest
+		c.wdeadline = 0 // progress: a whole new WriteTimeout for the rest
 	}
 }
 
 // drain writes queued frames, many per syscall, until the queue is empty,
 // then gives up the writing role. The caller holds the writing role.
 func (c *Conn) drain() {
-	w := &c.wr
+	w := writers.Get().(*writer)
+	defer w.release()
 	var batch []outFrame
 	batchBytes := 0
 	for {
@@ -263,7 +286,7 @@ func (c *Conn) drain() {
 		}
 		w.iov = w.vecs
 		n, err := c.writeBuffers(&w.iov)
-		clear(w.vecs)
+		clear(w.vecs[:cap(w.vecs)])
 		if err != nil {
 			c.abortWrites(err) // first, so that waiters see why the connection ended
 		}
@@ -292,10 +315,10 @@ func (c *Conn) refreshWriteDeadline() {
 	if t <= 0 {
 		return
 	}
-	now := time.Now()
-	if c.wr.deadline.Sub(now) < t/2 {
-		c.wr.deadline = now.Add(t)
-		c.nc.SetWriteDeadline(c.wr.deadline)
+	now := time.Now().UnixNano()
+	if c.wdeadline-now < int64(t/2) {
+		c.wdeadline = now + int64(t)
+		c.nc.SetWriteDeadline(time.Unix(0, c.wdeadline))
 	}
 }
 
