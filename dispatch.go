@@ -1,12 +1,13 @@
 package wsapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -28,12 +29,21 @@ func (c *Conn) Dispatch(ctx context.Context) error {
 	handlers := slices.Clone(e.receives)
 	e.mu.Unlock()
 	field := opts.discriminator()
+	byName := make(map[string]*messageHandler, len(handlers))
+	for _, h := range handlers {
+		byName[h.info.Name] = h
+	}
+	head := discriminatorType(field)
 	limit := newRateLimit(opts.MessageRate, opts.MessageBurst)
 	for {
 		c.beginReceive()
 		_, data, kind, err := c.next(ctx, false)
-		if err == nil && kind != msgOwned {
-			data = bytes.Clone(data) // the handler may run long: give the socket back now
+		if err == nil && kind == msgAliased {
+			// The handler may run long: copy the message out of the read
+			// buffer and give the socket back now. The copy is pooled: a
+			// handler gets the decoded message, never these bytes.
+			data = append(getMessageBuf(len(data))[:0], data...)
+			kind = msgPooled
 		}
 		c.endReceive()
 		if IsDisconnect(err) {
@@ -46,12 +56,10 @@ func (c *Conn) Dispatch(ctx context.Context) error {
 			c.closeHandshake(ClosePolicyViolation, "message rate limit exceeded")
 			return nil
 		}
-		name, err := discriminate(data, field)
+		name, err := discriminate(data, field, head)
 		var h *messageHandler
 		if err == nil {
-			if i := slices.IndexFunc(handlers, func(x *messageHandler) bool { return x.info.Name == name }); i >= 0 {
-				h = handlers[i]
-			} else {
+			if h = byName[name]; h == nil {
 				err = &ValidationError{Errors: []FieldError{{
 					Loc: []string{"message", field}, Msg: fmt.Sprintf("unknown message type %q", name), Type: "unknown_type",
 				}}}
@@ -59,6 +67,9 @@ func (c *Conn) Dispatch(ctx context.Context) error {
 		}
 		if err == nil {
 			err = h.invoke(ctx, c, data)
+		}
+		if kind == msgPooled {
+			putMessageBuf(data)
 		}
 		var ve *ValidationError
 		if errors.As(err, &ve) {
@@ -73,20 +84,39 @@ func (c *Conn) Dispatch(ctx context.Context) error {
 	}
 }
 
-// discriminate returns the discriminator of a JSON message.
-func discriminate(data []byte, field string) (string, error) {
-	var head map[string]json.RawMessage
-	if err := json.Unmarshal(data, &head); err != nil {
-		return "", jsonError(err)
+// discriminatorType returns a struct type with one field, Name, decoded
+// from the JSON member field: decoding a message into it reads the
+// discriminator and skips the rest, without building a map.
+func discriminatorType(field string) reflect.Type {
+	if field == "type" {
+		return typeHead
 	}
-	raw, ok := head[field]
-	var name string
-	if !ok || json.Unmarshal(raw, &name) != nil || name == "" {
-		return "", &ValidationError{Errors: []FieldError{{
-			Loc: []string{"message", field}, Msg: fmt.Sprintf("the message needs a string %q field naming its type", field), Type: "missing",
-		}}}
+	return reflect.StructOf([]reflect.StructField{{
+		Name: "Name", Type: reflect.TypeFor[string](), Tag: reflect.StructTag("json:" + strconv.Quote(field)),
+	}})
+}
+
+var typeHead = reflect.TypeFor[struct {
+	Name string `json:"type"`
+}]()
+
+// discriminate returns the discriminator of a JSON message, decoded with
+// the type discriminatorType made.
+func discriminate(data []byte, field string, head reflect.Type) (string, error) {
+	v := reflect.New(head)
+	if err := json.Unmarshal(data, v.Interface()); err != nil {
+		var te *json.UnmarshalTypeError
+		if !errors.As(err, &te) {
+			return "", jsonError(err)
+		}
+		// The discriminator is not a string: reported below.
 	}
-	return name, nil
+	if name := v.Elem().Field(0).String(); name != "" {
+		return name, nil
+	}
+	return "", &ValidationError{Errors: []FieldError{{
+		Loc: []string{"message", field}, Msg: fmt.Sprintf("the message needs a string %q field naming its type", field), Type: "missing",
+	}}}
 }
 
 // rateLimit is a token bucket.
