@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/gobwas/httphead"
 	"github.com/gobwas/ws"
@@ -29,6 +30,12 @@ type AcceptOptions struct {
 // handler calls it, the client waits; a handler that returns without calling
 // it refuses the connection (see RejectError).
 func (c *Conn) Accept(ctx context.Context, opts *AcceptOptions) error {
+	return c.accept(ctx, opts, false)
+}
+
+// accept is Accept; refusing says that a refusal accepts only to close with
+// its code, so that the handshake is reported as refused.
+func (c *Conn) accept(ctx context.Context, opts *AcceptOptions, refusing bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -45,14 +52,18 @@ func (c *Conn) Accept(ctx context.Context, opts *AcceptOptions) error {
 		c.accepting.Store(false)
 		return fmt.Errorf("wsapi: Accept: subprotocol %q was not offered by the client (it offered %q)", proto, c.Subprotocols())
 	}
-	t := &upgradeTask{header: opts.Header, proto: proto, result: make(chan error, 1)}
+	t := &upgradeTask{header: opts.Header, proto: proto, refusing: refusing, result: make(chan error, 1)}
 	if hand := c.handoff; hand != nil {
 		// The goroutine serving the handshake request waits for this: the
 		// upgrade runs there, on a stack that is deep already, and the
 		// handler's stays small for the connection's life.
 		hand <- t
 	} else {
-		t.result <- c.upgrade(t)
+		err := c.upgrade(t)
+		if err == nil && !refusing {
+			c.app.accepted(c)
+		}
+		t.result <- err
 	}
 	if err := <-t.result; err != nil {
 		c.finish(&DisconnectError{Code: CloseAbnormalClosure, Reason: "handshake failed"})
@@ -95,9 +106,10 @@ func upgradeHeader(fromMiddleware, own http.Header) http.Header {
 
 // upgradeTask is what Accept asks of the goroutine serving the handshake.
 type upgradeTask struct {
-	header http.Header
-	proto  string
-	result chan error
+	header   http.Header
+	proto    string
+	refusing bool // a refusal accepts to close with its code (Options.RejectAfterAccept)
+	result   chan error
 }
 
 // upgrade answers the handshake with 101 Switching Protocols, takes over
@@ -140,6 +152,9 @@ func (c *Conn) upgrade(t *upgradeTask) error {
 	// handler's stack: keeping only a record of the request, and tracking
 	// the connection for housekeeping and shutdown.
 	c.compactRequest(hs.Protocol)
+	if !t.refusing {
+		c.opened = time.Now().UnixNano() // a refusal's accept opens nothing
+	}
 	c.state.Store(int32(StateOpen)) // after the fields above: see Conn
 	if c.app.track(c) {
 		go c.closeHandshake(CloseGoingAway, "server shutting down")

@@ -7,8 +7,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/go-playground/validator/v10"
+	"github.com/wsapi-go/wsapi/internal/testhook"
 )
 
 // App is a wsapi application: an http.Handler serving WebSocket routes and
@@ -31,6 +33,9 @@ type App struct {
 	state       atomic.Pointer[map[reflect.Type]any] // values of Provide, copied on registration
 	reg         registry
 	count       counters
+	epoch       time.Time // the housekeeper's clock starts here
+	obs         *Observer // nil without Options.Observer
+	connIDs     atomic.Uint64
 }
 
 type httpRoute struct {
@@ -50,6 +55,11 @@ func New(opts *Options) *App {
 		httpMux: http.NewServeMux(),
 	}
 	a.root = &Group{app: a}
+	a.epoch = time.Now()
+	if o.Observer != nil {
+		obs := *o.Observer
+		a.obs = &obs
+	}
 	a.reg.conns = map[*Conn]struct{}{}
 	return a
 }
@@ -119,6 +129,7 @@ func (a *App) buildView() *http.Handler {
 				return
 			}
 			writeJSONError(w, http.StatusNotFound, "no WebSocket route matches "+r.URL.Path, nil)
+			testhook.Report(r.Context(), testhook.Result{Refused: true})
 			return
 		}
 		plain.ServeHTTP(w, a.withAppRequest(r))

@@ -89,7 +89,7 @@ func (a Audience) snapshot(dst []*Conn) []*Conn {
 }
 
 func (a Audience) send(ctx context.Context, op ws.OpCode, payload []byte) error {
-	a.m.deliver(a.room, a.inRoom, a.except, op, payload)
+	a.m.deliver(a.room, a.inRoom, a.except, op, payload, false)
 	if b := a.m.broker.Load(); b != nil {
 		env := encodeEnvelope(a.m.id, op, a.room, a.inRoom, payload)
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.m.opts.PublishTimeout)
@@ -106,8 +106,9 @@ var conns64Pool = sync.Pool{New: func() any { s := make([]*Conn, 0, 64); return 
 
 // deliver queues a message for every local connection of the audience. The
 // frame is encoded once, and compressed at most once, for all of them.
-func (m *Manager) deliver(room string, inRoom bool, except *Conn, op ws.OpCode, payload []byte) {
+func (m *Manager) deliver(room string, inRoom bool, except *Conn, op ws.OpCode, payload []byte, remote bool) {
 	ps := conns64Pool.Get().(*[]*Conn)
+	delivered, full := 0, 0
 	targets := Audience{m: m, room: room, inRoom: inRoom, except: except}.snapshot((*ps)[:0])
 	var plain, packed []byte
 	for _, c := range targets {
@@ -123,9 +124,22 @@ func (m *Manager) deliver(room string, inRoom bool, except *Conn, op ws.OpCode, 
 			}
 			b = plain
 		}
-		if c.enqueue(b, m.opts.MaxQueueBytes) == enqueueFull {
+		switch c.enqueue(b, m.opts.MaxQueueBytes) {
+		case enqueued:
+			delivered++
+		case enqueueFull:
+			full++
 			m.overflow(c)
 		}
+	}
+	if o := m.opts.Observer; o != nil && o.Broadcast != nil {
+		ev := BroadcastEvent{Topic: m.opts.Topic, Room: room, Remote: remote, Type: MessageType(op), Size: len(payload), Delivered: delivered}
+		if m.opts.OnOverflow == OverflowDrop {
+			ev.Dropped = full
+		} else {
+			ev.Overflowed = full
+		}
+		o.Broadcast(ev)
 	}
 	clear(targets)
 	*ps = targets[:0]

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gobwas/ws"
@@ -72,8 +73,8 @@ func (c *rawClient) roundTrip(b *testing.B, frame []byte) {
 	}
 }
 
-func echoApp() *App {
-	app := New(quietOptions(Options{}))
+func echoApp(obs *Observer) *App {
+	app := New(quietOptions(Options{Observer: obs}))
 	app.WS("/echo", func(ctx context.Context, c *Conn) error {
 		if err := c.Accept(ctx, nil); err != nil {
 			return err
@@ -102,15 +103,31 @@ func echoApp() *App {
 	return app
 }
 
+// BenchmarkEcho echoes messages through Receive and ReceiveFunc, with no
+// Observer and with one that counts every message (what a metrics
+// exporter does): the observer's cost per message, and its allocations,
+// which must be none.
 func BenchmarkEcho(b *testing.B) {
-	srv := httptest.NewServer(echoApp())
-	defer srv.Close()
+	var msgs, bytes atomic.Int64
+	counting := &Observer{Message: func(ev MessageEvent) {
+		msgs.Add(1)
+		bytes.Add(int64(ev.Size))
+	}}
+	plain, observed := httptest.NewServer(echoApp(nil)), httptest.NewServer(echoApp(counting))
+	defer plain.Close()
+	defer observed.Close()
 	for _, tc := range []struct {
 		path string
 		size int
-	}{{"/echo", 32}, {"/echo", 16 << 10}, {"/echo-func", 32}, {"/echo-func", 16 << 10}} {
+		obs  bool
+	}{{"/echo", 32, false}, {"/echo", 32, true}, {"/echo", 16 << 10, false}, {"/echo", 16 << 10, true},
+		{"/echo-func", 32, false}, {"/echo-func", 16 << 10, false}} {
 		size := tc.size
-		b.Run(fmt.Sprintf("%s/%dB", strings.TrimPrefix(tc.path, "/"), size), func(b *testing.B) {
+		srv, name := plain, "observer=none"
+		if tc.obs {
+			srv, name = observed, "observer=counting"
+		}
+		b.Run(fmt.Sprintf("%s/%dB/%s", strings.TrimPrefix(tc.path, "/"), size, name), func(b *testing.B) {
 			c := dialRaw(b, srv.URL, tc.path, "")
 			defer c.nc.Close()
 			op := ws.OpText
@@ -213,13 +230,23 @@ func BenchmarkReadMessage(b *testing.B) {
 }
 
 // BenchmarkReceiveText reads text messages from a connection whose socket
-// replays them: the copies and allocations of ReceiveText per message.
+// replays them: the copies and allocations of ReceiveText per message, and
+// what an Observer counting each message adds, with no network to hide it.
 func BenchmarkReceiveText(b *testing.B) {
-	for _, size := range []int{32, 16 << 10} {
-		b.Run(fmt.Sprintf("%dB", size), func(b *testing.B) {
+	var msgs atomic.Int64
+	counting := &Observer{Message: func(ev MessageEvent) { msgs.Add(int64(ev.Size)) }}
+	for _, tc := range []struct {
+		size int
+		obs  *Observer
+	}{{32, nil}, {32, counting}, {16 << 10, nil}, {16 << 10, counting}} {
+		size, name := tc.size, "observer=none"
+		if tc.obs != nil {
+			name = "observer=counting"
+		}
+		b.Run(fmt.Sprintf("%dB/%s", size, name), func(b *testing.B) {
 			frame := clientFrame(true, 0, ws.OpText, bytes.Repeat([]byte{'x'}, size))
 			lc := &loopConn{discardConn: *newDiscardConn(), data: frame}
-			c := newOpenConn(New(quietOptions(Options{})), lc)
+			c := newOpenConn(New(quietOptions(Options{Observer: tc.obs})), lc)
 			ctx := context.Background()
 			b.SetBytes(int64(size))
 			b.ReportAllocs()

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // ConnState is the state of a connection, as reported by Conn.State.
@@ -81,27 +82,28 @@ type Conn struct {
 	drainFn   func()                // c.drain, made once, so that starting a writer does not allocate
 	deflate   *deflate              // permessage-deflate state, when negotiated; set by Accept, before StateOpen
 	deps      *depState
-
-	handoffOnce sync.Once
-	handoff     chan *upgradeTask // to the goroutine serving the handshake: upgrade, or (closed) return
+	handoff   chan *upgradeTask // to the goroutine serving the handshake: upgrade, or (closed) return
 
 	// Read side.
-	owner     readOwner     // who reads the socket now
-	receiving atomic.Bool   // a Receive call is running (misuse check)
-	held      bool          // the running Receive call holds owner; touched only under receiving
-	rd        reader        // touched only by the owner
-	reads     atomic.Uint32 // Receive calls so far, watched by the housekeeper
-	rx        atomic.Uint32 // frames received so far, watched by the housekeeper
-	bg        atomic.Pointer[bgReader]
-	intr      atomic.Pointer[interrupter] // made by the first Receive with a context of its own
+	owner     readOwner   // who reads the socket now
+	receiving atomic.Bool // a Receive call is running (misuse check)
+	held      bool        // the running Receive call holds owner; touched only under receiving
+
+	// Write side, with the read side's fields between them packed in.
+	writing   bool // a goroutine is writing to nc; others queue behind it; guarded by wmu
+	closeSent bool // a close frame was written or queued: nothing may follow it; guarded by wmu
+
+	rd    reader        // touched only by the owner
+	reads atomic.Uint32 // Receive calls so far, watched by the housekeeper
+	rx    atomic.Uint32 // frames received so far, watched by the housekeeper
+	bg    atomic.Pointer[bgReader]
+	intr  atomic.Pointer[interrupter] // made by the first Receive with a context of its own
 
 	// Write side.
-	wmu       sync.Mutex // guards the fields down to closeSent
-	writing   bool       // a goroutine is writing to nc; others queue behind it
+	wmu       sync.Mutex // guards writing, closeSent, queue, spare, queued and finishers
 	queue     []outFrame
 	spare     []outFrame
 	queued    int   // bytes waiting in queue, with frameOverhead per frame
-	closeSent bool  // a close frame was written or queued: nothing may follow it
 	wdeadline int64 // the write deadline now set on the socket, in Unix nanoseconds; touched by the writing goroutine
 
 	finishers []func() // run once the connection is over; nil after that; guarded by wmu
@@ -112,10 +114,14 @@ type Conn struct {
 	closeErr   atomic.Pointer[DisconnectError] // why the connection ended; set once
 	done       chan struct{}                   // closed when the connection is over
 
-	hk housekeeping // the housekeeper's notes; touched only by it
+	hk          housekeeping // the housekeeper's notes; touched only by it
+	handoffOnce sync.Once
+	id          uint64 // the connection's number in the app, for logs and observers
+	started     int64  // when its handshake request arrived, in Unix nanoseconds
+	opened      int64  // when Accept opened it, in Unix nanoseconds; 0 before
 }
 
-func newConn(a *App, rt *route, w http.ResponseWriter, r *http.Request) *Conn {
+func newConn(a *App, rt *route, w http.ResponseWriter, r *http.Request, id uint64, started time.Time) *Conn {
 	ctx, cancel := context.WithCancelCause(a.withApp(context.WithoutCancel(r.Context())))
 	c := &Conn{
 		app:     a,
@@ -127,6 +133,7 @@ func newConn(a *App, rt *route, w http.ResponseWriter, r *http.Request) *Conn {
 		done:    make(chan struct{}),
 	}
 	c.req.Store(r)
+	c.id, c.started = id, started.UnixNano()
 	c.drainFn = c.drain
 	return c
 }
@@ -209,6 +216,7 @@ func (c *Conn) finish(d *DisconnectError) {
 	c.closeOnce.Do(func() {
 		c.closeErr.Store(d)
 		c.state.Store(int32(StateClosed))
+		c.observeEnd(d)
 		if c.nc != nil {
 			c.nc.Close()
 		}

@@ -66,13 +66,23 @@ func (c *Conn) Dispatch(ctx context.Context) error {
 			}
 		}
 		if err == nil {
-			err = h.invoke(ctx, c, data)
+			hctx, end := ctx, (func(error))(nil)
+			if o := c.app.obs; o != nil && o.TypedMessage != nil {
+				hctx, end = o.TypedMessage(ctx, TypedMessageEvent{Route: c.route.pattern, ConnID: c.id, Type: name, Size: len(data)})
+			}
+			err = h.invoke(hctx, c, data)
+			if end != nil {
+				end(err)
+			}
 		}
 		if kind == msgPooled {
 			putMessageBuf(data)
 		}
 		var ve *ValidationError
 		if errors.As(err, &ve) {
+			if o := c.app.obs; o != nil && o.InvalidMessage != nil {
+				o.InvalidMessage(InvalidMessageEvent{Route: c.route.pattern, ConnID: c.id, Type: name, Failure: ve})
+			}
 			if err := c.SendJSON(ctx, TypedAs(field, opts.errorType(), ve)); err != nil {
 				return nil // the connection ended
 			}

@@ -33,7 +33,7 @@ func FuzzBind(f *testing.F) {
 		r := httptest.NewRequest("GET", "/x?"+q.Encode(), nil)
 		r.Header = http.Header{"X-Dur": {dur}}
 		app := New(quietOptions(Options{}))
-		c := newConn(app, &route{app: app, pattern: "/x"}, nil, r)
+		c := newConn(app, &route{app: app, pattern: "/x"}, nil, r, 1, time.Now())
 		st := &depState{app: app, pattern: "/x", c: c, r: r, base: r.Context()}
 		var v bindTarget
 		if err := st.resolveRoot(context.Background(), planFor(reflect.TypeFor[bindTarget]()), reflect.ValueOf(&v)); err != nil {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/wsapi-go/wsapi/internal/testhook"
 )
@@ -100,8 +101,17 @@ func (rt *route) protocolMarker(offered []string) string {
 // net/http's per-request memory is freed while the connection lives on.
 func (rt *route) serveWS(w http.ResponseWriter, r *http.Request) {
 	a := rt.app
-	if status, msg := checkHandshake(r); status != 0 {
+	id, start := a.connIDs.Add(1), time.Now()
+	if o := a.obs; o != nil && o.HandshakeStart != nil {
+		r = r.WithContext(o.HandshakeStart(r.Context(), HandshakeEvent{Route: rt.pattern, ConnID: id, Start: start}))
+	}
+	refused := func(status int) {
 		a.count.refused.Add(1)
+		a.observeHandshake(r.Context(), HandshakeEvent{Route: rt.pattern, ConnID: id, Start: start, Status: status, Refusal: ClosePolicyViolation})
+		testhook.Report(r.Context(), testhook.Result{Refused: true})
+	}
+	if status, msg := checkHandshake(r); status != 0 {
+		refused(status)
 		if status == http.StatusMethodNotAllowed {
 			w.Header().Set("Allow", "GET")
 		}
@@ -112,16 +122,16 @@ func (rt *route) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !a.originAllowed(r) {
-		a.count.refused.Add(1)
+		refused(http.StatusForbidden)
 		writeJSONError(w, http.StatusForbidden, "origin not allowed", nil)
 		return
 	}
 	if status, msg := a.admit(); status != 0 {
-		a.count.refused.Add(1)
+		refused(status)
 		writeJSONError(w, status, msg, nil)
 		return
 	}
-	c := newConn(a, rt, w, r)
+	c := newConn(a, rt, w, r, id, start)
 	params, panicked, err := rt.resolveSafely(a.withApp(r.Context()), c)
 	if err != nil {
 		c.handoff = nil // no handler runs: an Accept by refuse upgrades here
@@ -138,6 +148,9 @@ func (rt *route) serveWS(w http.ResponseWriter, r *http.Request) {
 	// or a refusal, answered by the handler's goroutine.
 	if t := <-handoff; t != nil {
 		err := c.upgrade(t)
+		if err == nil && !t.refusing {
+			a.accepted(c)
+		}
 		c.handoffOnce.Do(func() { c.handoff = nil })
 		t.result <- err
 	}
@@ -150,8 +163,9 @@ func (rt *route) resolveSafely(ctx context.Context, c *Conn) (params, panicked a
 		if v := recover(); v != nil {
 			panicked, err = v, errPanicked
 			rt.app.count.panics.Add(1)
-			rt.app.logger.Error("wsapi: dependency panicked", "route", rt.pattern, "path", c.requestPath(),
+			rt.app.logger.Error("wsapi: dependency panicked", "route", rt.pattern, "conn", c.id, "path", c.requestPath(),
 				"remote", c.remoteAddr(), "panic", v, "stack", string(debug.Stack()))
+			c.observeError(fmt.Errorf("panic: %v", v), true)
 		}
 	}()
 	params, err = rt.resolve(ctx, c)

@@ -23,7 +23,7 @@ func quietOptions(o Options) *Options {
 // without the HTTP handshake.
 func newOpenConn(app *App, nc net.Conn) *Conn {
 	rt := &route{app: app, pattern: "/test"}
-	c := newConn(app, rt, nil, httptest.NewRequest("GET", "/test", nil))
+	c := newConn(app, rt, nil, httptest.NewRequest("GET", "/test", nil), 1, time.Now())
 	c.nc = nc
 	if c.rc = rawConnOf(nc); c.rc != nil {
 		c.rawFn = c.rawRead

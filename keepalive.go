@@ -10,8 +10,8 @@ import (
 type housekeeping struct {
 	reads    uint32 // Conn.reads at the last tick
 	rx       uint32 // Conn.rx at the last tick
-	lastRx   int64  // when a frame last arrived, in Unix nanoseconds
-	lastPing int64
+	lastRx   uint32 // when a frame last arrived, in milliseconds since the app started (wrapping)
+	lastPing uint32
 	quiet    uint8 // ticks in a row the handler neither read nor was reading
 	idled    bool  // closed for idleness already
 }
@@ -53,7 +53,7 @@ func (a *App) housekeep(stop chan struct{}) {
 			a.reg.mu.Unlock()
 			return
 		}
-		nowN := now.UnixNano()
+		nowMs := a.millis(now)
 		for c := range a.reg.conns {
 			hk := &c.hk
 			if hk.idled {
@@ -63,16 +63,16 @@ func (a *App) housekeep(stop chan struct{}) {
 			if rx := c.rx.Load(); rx != hk.rx || role == readLent {
 				// A lent message's callback holds the socket: what the peer
 				// sent meanwhile waits unread, so silence proves nothing.
-				hk.rx, hk.lastRx = rx, nowN
+				hk.rx, hk.lastRx = rx, nowMs
 			}
-			silent := time.Duration(nowN - hk.lastRx)
+			silent := time.Duration(nowMs-hk.lastRx) * time.Millisecond // uint32 arithmetic: wraps
 			if t := a.opts.IdleTimeout; t > 0 && silent >= t {
 				hk.idled = true
 				idle = append(idle, c)
 				continue
 			}
-			if t := a.opts.PingInterval; t > 0 && silent >= t && time.Duration(nowN-hk.lastPing) >= t {
-				hk.lastPing = nowN
+			if t := a.opts.PingInterval; t > 0 && silent >= t && time.Duration(nowMs-hk.lastPing)*time.Millisecond >= t {
+				hk.lastPing = nowMs
 				ping = append(ping, c)
 			}
 			if r := c.reads.Load(); r != hk.reads || role != readIdle {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"time"
 
 	"github.com/wsapi-go/wsapi/internal/testhook"
 )
@@ -32,8 +34,9 @@ func (c *Conn) ended(err error, panicked any, stack []byte) {
 	a := c.app
 	if panicked != nil {
 		a.count.panics.Add(1)
-		a.logger.Error("wsapi: handler panicked", "route", c.route.pattern, "path", c.requestPath(),
+		a.logger.Error("wsapi: handler panicked", "route", c.route.pattern, "conn", c.id, "path", c.requestPath(),
 			"remote", c.remoteAddr(), "panic", panicked, "stack", string(stack))
+		c.observeError(fmt.Errorf("panic: %v", panicked), true)
 	}
 	result := testhook.Result{Panic: panicked}
 	if c.State() == StateConnecting {
@@ -75,8 +78,9 @@ func (c *Conn) end(err error, panicked bool) (failure error) {
 		c.closeHandshake(CloseGoingAway, "")
 	default:
 		a.count.failed.Add(1)
-		a.logger.Error("wsapi: handler failed", "route", c.route.pattern, "path", c.requestPath(),
+		a.logger.Error("wsapi: handler failed", "route", c.route.pattern, "conn", c.id, "path", c.requestPath(),
 			"remote", c.remoteAddr(), "err", err)
+		c.observeError(err, false)
 		c.closeHandshake(CloseInternalServerError, "internal server error")
 		failure = err
 	}
@@ -114,16 +118,23 @@ func (c *Conn) refuse(err error, panicked any) (failure error) {
 		if a.logger.Enabled(context.Background(), slog.LevelDebug) {
 			// The route and the values' places, never the path or the
 			// values themselves, which may hold secrets.
-			a.logger.Debug("wsapi: refusing connection: invalid values", "route", c.route.pattern,
+			a.logger.Debug("wsapi: refusing connection: invalid values", "route", c.route.pattern, "conn", c.id,
 				"remote", c.remoteAddr(), "loc", ve.locations())
 		}
 	default:
-		a.logger.Error("wsapi: refusing connection", "route", c.route.pattern, "path", c.requestPath(),
+		a.logger.Error("wsapi: refusing connection", "route", c.route.pattern, "conn", c.id, "path", c.requestPath(),
 			"remote", c.remoteAddr(), "err", err)
+		c.observeError(err, false)
 		status, code, detail = http.StatusInternalServerError, CloseInternalServerError, "internal server error"
 		failure = err
 	}
-	if a.opts.RejectAfterAccept && c.Accept(context.Background(), nil) == nil {
+	ev := HandshakeEvent{Route: c.route.pattern, ConnID: c.id, Start: time.Unix(0, c.started), Status: status, Refusal: code, Err: err}
+	if ev.Err == errHandled {
+		ev.Err = nil
+	}
+	if a.opts.RejectAfterAccept && c.accept(context.Background(), nil, true) == nil {
+		ev.Status = http.StatusSwitchingProtocols
+		a.observeHandshake(c.requestContext(), ev)
 		reason := ""
 		switch d := detail.(type) {
 		case string:
@@ -147,6 +158,7 @@ func (c *Conn) refuse(err error, panicked any) (failure error) {
 			writeJSONError(c.w, status, detail, map[string]any{"code": int(code)})
 		}
 	}
+	a.observeHandshake(c.requestContext(), ev)
 	c.state.Store(int32(StateClosed))
 	c.closeOnce.Do(func() {
 		c.closeErr.Store(&DisconnectError{Code: code})

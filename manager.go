@@ -62,6 +62,10 @@ type ManagerOptions struct {
 	// PublishTimeout bounds how long a broadcast waits for the broker to
 	// take it (see Manager.Broadcast). Default DefaultPublishTimeout (5s).
 	PublishTimeout time.Duration
+	// Observer receives an event per broadcast (see Observer.Broadcast):
+	// how many clients it reached, was dropped for or closed them. Default
+	// none.
+	Observer *Observer
 	// Logger receives broker errors. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -319,5 +323,5 @@ func (m *Manager) receive(env []byte) {
 	if origin == m.id {
 		return // delivered locally when it was sent
 	}
-	m.deliver(room, inRoom, nil, op, payload)
+	m.deliver(room, inRoom, nil, op, payload, true)
 }

@@ -75,6 +75,11 @@ type Options struct {
 	// refusals are HTTP responses (403, 422, 500) with a JSON body.
 	RejectAfterAccept bool
 
+	// Observer receives the connections' events (handshakes, messages,
+	// ends, errors), for metrics and traces: see the otelwsapi module.
+	// Default none, which costs nothing.
+	Observer *Observer
+
 	// Logger receives handler errors and panics. Default slog.Default().
 	// wsapi never logs query strings, cookies or header values.
 	Logger *slog.Logger

@@ -159,6 +159,9 @@ func (c *Conn) next(ctx context.Context, pooled bool) (op ws.OpCode, data []byte
 	if err = c.awaitData(); err == nil {
 		op, data, kind, err = c.readMessage()
 	}
+	if err == nil && c.app.obs != nil {
+		c.observeMessage(Received, op, len(data))
+	}
 	c.rd.pooled = false
 	if watch {
 		fired := !stop()
@@ -246,6 +249,9 @@ func (b *bgReader) run() {
 		}
 		if kind != msgOwned {
 			data = bytes.Clone(data)
+		}
+		if c.app.obs != nil {
+			c.observeMessage(Received, op, len(data))
 		}
 		select {
 		case b.inbox <- bgMessage{op, data}:

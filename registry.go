@@ -77,7 +77,7 @@ func (a *App) release() {
 func (a *App) track(c *Conn) (shuttingDown bool) {
 	a.reg.mu.Lock()
 	defer a.reg.mu.Unlock()
-	c.hk.lastRx = time.Now().UnixNano()
+	c.hk.lastRx = a.millis(time.Now())
 	a.reg.conns[c] = struct{}{}
 	a.count.accepted.Add(1)
 	if !a.reg.running {
@@ -87,6 +87,10 @@ func (a *App) track(c *Conn) (shuttingDown bool) {
 	}
 	return a.reg.shutdown
 }
+
+// millis is t in the housekeeper's clock: milliseconds since the app was
+// made, wrapping every 49 days (only differences are used).
+func (a *App) millis(t time.Time) uint32 { return uint32(t.Sub(a.epoch).Milliseconds()) }
 
 func (a *App) untrack(c *Conn) {
 	a.reg.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -86,7 +87,10 @@ func TestDependencyPanicRefusesOnlyThatConnection(t *testing.T) {
 // query string, a cookie and a header, and checks none reaches the log.
 func TestLogsCarryNoSecrets(t *testing.T) {
 	secrets := []string{"SECRET-QUERY-7f3a", "SECRET-COOKIE-91bc", "SECRET-HEADER-c0de"}
-	app, logs := quietApp(nil)
+	// At debug level, so that every line wsapi writes is checked: the
+	// connections' accepted and closed lines too.
+	logs := &logBuffer{}
+	app := wsapi.New(&wsapi.Options{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	type Auth struct {
 		Token  string `query:"token"`
 		Cookie string `cookie:"session"`
@@ -130,7 +134,8 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 	}
 	handshakeStatus(t, c, "/ws?token="+secrets[0]+"&n=bad", opts) // 422
 	out := logs.String()
-	if !strings.Contains(out, "handler failed") || !strings.Contains(out, "handler panicked") {
+	if !strings.Contains(out, "handler failed") || !strings.Contains(out, "handler panicked") ||
+		!strings.Contains(out, "connection accepted") || !strings.Contains(out, "connection closed") {
 		t.Fatalf("the failures were not logged at all:\n%s", out)
 	}
 	for _, s := range secrets {

@@ -102,6 +102,9 @@ func (c *Conn) writeMessage(ctx context.Context, op ws.OpCode, payload []byte) e
 		}
 		return c.errClosed()
 	}
+	if c.app.obs != nil {
+		c.observeMessage(Sent, op, len(payload))
+	}
 	return nil
 }
 
