@@ -51,6 +51,7 @@ func (c *Conn) awaitPeerClose(rec *DisconnectError) {
 					break // the peer's close frame ends the connection; anything else gives up
 				}
 			}
+			c.rd.drop()
 			c.finish(rec)
 			return
 		}
@@ -86,6 +87,7 @@ func (c *Conn) fail(code CloseCode, reason string) {
 	switch c.writeClose(rec, true) {
 	case nil:
 		c.linger()
+		c.rd.drop()
 		c.finish(rec)
 	case errAfterClose:
 		c.finish(c.closing.Load())

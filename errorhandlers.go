@@ -86,7 +86,7 @@ var errHandled = errors.New("wsapi: error handled by an error handler")
 // handleError passes err through the app's error handlers: it returns what
 // the first matching handler returned (errHandled for nil), or err itself
 // when none matches. A handler that panics is logged, and err stands.
-func (a *App) handleError(ctx context.Context, ws *Conn, route string, err error) (out error) {
+func (a *App) handleError(ctx context.Context, ws *Conn, route string, err error) error {
 	if err == nil || IsDisconnect(err) || err == errPanicked {
 		return err
 	}
@@ -95,20 +95,27 @@ func (a *App) handleError(ctx context.Context, ws *Conn, route string, err error
 		return err
 	}
 	for _, h := range *hs {
-		if !h.match(err) {
-			continue
+		if h.match(err) {
+			return a.callErrorHandler(ctx, ws, route, h, err)
 		}
-		defer func() {
-			if v := recover(); v != nil {
-				a.count.panics.Add(1)
-				a.logger.Error("wsapi: error handler panicked", "route", route, "panic", v, "stack", string(debug.Stack()))
-				out = err
-			}
-		}()
-		if out = h.handle(ctx, ws, err); out == nil {
-			return errHandled
-		}
-		return out
 	}
 	return err
+}
+
+// callErrorHandler runs the matching handler h for err, recovering a panic
+// in it (logged, counted, and err kept). It is its own function so that its
+// deferred recover is open-coded: a defer inside handleError's loop would
+// make every handler end pay for the runtime's deferred-call machinery.
+func (a *App) callErrorHandler(ctx context.Context, ws *Conn, route string, h errorHandler, err error) (out error) {
+	defer func() {
+		if v := recover(); v != nil {
+			a.count.panics.Add(1)
+			a.logger.Error("wsapi: error handler panicked", "route", route, "panic", v, "stack", string(debug.Stack()))
+			out = err
+		}
+	}()
+	if out = h.handle(ctx, ws, err); out == nil {
+		return errHandled
+	}
+	return out
 }

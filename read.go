@@ -67,6 +67,13 @@ func (rd *reader) releaseIfEmpty() {
 	}
 }
 
+// drop returns the buffer to the pool whatever it holds: for the socket's
+// owner once the connection has ended, when nothing will be read again.
+func (rd *reader) drop() {
+	rd.r = rd.w
+	rd.releaseIfEmpty()
+}
+
 // protoErr fails the connection with a close code and reason, as the
 // codec's errors do.
 func protoErr(code CloseCode, reason string) error {

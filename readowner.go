@@ -174,6 +174,9 @@ func (c *Conn) next(ctx context.Context, pooled bool) (op ws.OpCode, data []byte
 	}
 	if err != nil {
 		err = c.readFailed(ctx, err)
+		if c.closed() != nil {
+			c.rd.drop() // this call holds the socket, and nothing will read it again
+		}
 		c.releaseRead()
 	}
 	return op, data, kind, err

@@ -86,10 +86,21 @@ func (s *depState) resolveRoot(ctx context.Context, p *depPlan, ptr reflect.Valu
 		ptr.Elem().Set(prev.Elem())
 		return nil
 	}
-	if fn := s.overrides[p.typ]; fn != nil {
+	if fn := s.overrideFor(p); fn != nil {
 		return s.override(ctx, p, fn, ptr.Elem(), false)
 	}
 	return s.resolve(ctx, p, ptr)
+}
+
+// overrideFor returns the test override for p's type, if any. It checks for
+// an empty map first: indexing a map keyed by an interface checks the key's
+// hashability even when the map is empty, which costs a handshake more than
+// the lookup itself.
+func (s *depState) overrideFor(p *depPlan) overrideFunc {
+	if len(s.overrides) == 0 {
+		return nil
+	}
+	return s.overrides[p.typ]
 }
 
 // lookup returns the instance of p this connection resolved, or the zero
@@ -198,7 +209,7 @@ func (s *depState) resolveField(ctx context.Context, d depField, f reflect.Value
 		}
 		return nil
 	}
-	if fn := s.overrides[d.plan.typ]; fn != nil {
+	if fn := s.overrideFor(d.plan); fn != nil {
 		return s.override(ctx, d.plan, fn, f, d.ptr)
 	}
 	target := f.Addr()

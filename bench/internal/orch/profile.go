@@ -12,20 +12,26 @@ import (
 )
 
 // profile takes CPU profiles of the wsapi server under the echo (64 × 32 B
-// text, 64 × 16 KiB binary), handshake and broadcast loads. Read them with
-// `go tool pprof -top results/wsapi-echo-32B.pprof`.
+// text; 512 × 16 KiB binary through Receive and through ReceiveFunc) and
+// handshake loads (the params route and the bare one), of gws under the
+// same 16 KiB echo and of gobwas-http under the bare handshake, to set each
+// beside its peer. Read them with `go tool pprof -top results/wsapi-echo-32B.pprof`.
 func (r *runner) profile() error {
 	const secs = 3
 	runs := []struct {
-		file string
-		cfg  load.Config
+		lib, file string
+		cfg       load.Config
 	}{
-		{"wsapi-echo-32B.pprof", load.Config{Mode: "echo", Path: "/echo", Conns: 64, Size: 32, Warmup: 200 * time.Millisecond, Duration: secs*time.Second + 300*time.Millisecond}},
-		{"wsapi-echo-16KiB.pprof", load.Config{Mode: "echo", Path: "/echo", Conns: 64, Size: 16 << 10, Binary: true, Warmup: 200 * time.Millisecond, Duration: secs*time.Second + 300*time.Millisecond}},
-		{"wsapi-hs.pprof", load.Config{Mode: "hs", Path: hsPath, Workers: r.opts.HSWorkers, Warmup: 200 * time.Millisecond, Duration: secs*time.Second + 300*time.Millisecond}},
+		{"wsapi", "wsapi-echo-32B.pprof", load.Config{Mode: "echo", Path: "/echo", Conns: 64, Size: 32, Warmup: 200 * time.Millisecond, Duration: secs*time.Second + 300*time.Millisecond}},
+		{"wsapi", "wsapi-echo-16KiB.pprof", load.Config{Mode: "echo", Path: "/echo", Conns: 512, Size: 16 << 10, Binary: true, Warmup: 200 * time.Millisecond, Duration: secs*time.Second + 300*time.Millisecond}},
+		{"wsapi", "wsapi-func-echo-16KiB.pprof", load.Config{Mode: "echo", Path: "/echo-func", Conns: 512, Size: 16 << 10, Binary: true, Warmup: 200 * time.Millisecond, Duration: secs*time.Second + 300*time.Millisecond}},
+		{"gws", "gws-echo-16KiB.pprof", load.Config{Mode: "echo", Path: "/echo", Conns: 512, Size: 16 << 10, Binary: true, Warmup: 200 * time.Millisecond, Duration: secs*time.Second + 300*time.Millisecond}},
+		{"wsapi", "wsapi-hs.pprof", load.Config{Mode: "hs", Path: hsPath, Workers: r.opts.HSWorkers, Warmup: 200 * time.Millisecond, Duration: secs*time.Second + 300*time.Millisecond}},
+		{"wsapi", "wsapi-bare-hs.pprof", load.Config{Mode: "hs", Path: "/hsbare", Workers: r.opts.HSWorkers, Warmup: 200 * time.Millisecond, Duration: secs*time.Second + 300*time.Millisecond}},
+		{"gobwas-http", "gobwas-http-hs.pprof", load.Config{Mode: "hs", Path: "/hsbare", Workers: r.opts.HSWorkers, Warmup: 200 * time.Millisecond, Duration: secs*time.Second + 300*time.Millisecond}},
 	}
 	for _, run := range runs {
-		s, err := r.startServer("wsapi")
+		s, err := r.startServer(run.lib)
 		if err != nil {
 			return err
 		}
