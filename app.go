@@ -27,6 +27,7 @@ type App struct {
 	wsRoutes   []*route
 	httpRoutes []httpRoute
 	view       atomic.Pointer[http.Handler] // the serving handler, rebuilt after registration
+	bare       atomic.Bool                  // the app has no middleware of its own (see servedContext)
 
 	overrides   atomic.Pointer[map[reflect.Type]overrideFunc]
 	errHandlers atomic.Pointer[errorHandlers]        // copied on registration
@@ -137,6 +138,7 @@ func (a *App) buildView() *http.Handler {
 	for i := len(a.root.mw) - 1; i >= 0; i-- {
 		h = a.root.mw[i](h)
 	}
+	a.bare.Store(len(a.root.mw) == 0) // before the view: middleware is only ever added
 	a.view.Store(&h)
 	return &h
 }
@@ -150,6 +152,16 @@ func chain(g *Group, h http.Handler) http.Handler {
 		}
 	}
 	return h
+}
+
+// hasMiddleware reports whether g or an ancestor below the app has middleware.
+func hasMiddleware(g *Group) bool {
+	for ; g != nil && g.parent != nil; g = g.parent {
+		if len(g.mw) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func upgradeRequired(w http.ResponseWriter, r *http.Request) {

@@ -26,7 +26,7 @@ func (c *Conn) closeHandshake(code CloseCode, reason string) {
 	case errAfterClose:
 		// Another goroutine is closing: wait for it to finish.
 		select {
-		case <-c.done:
+		case <-c.ctx.Done():
 		case <-time.After(closeTimeout):
 			c.finish(c.closing.Load())
 		}
@@ -56,7 +56,7 @@ func (c *Conn) awaitPeerClose(rec *DisconnectError) {
 			return
 		}
 		select {
-		case <-c.done:
+		case <-c.ctx.Done():
 			return
 		case <-timer.C:
 			c.finish(rec)

@@ -112,7 +112,6 @@ type Conn struct {
 	localClose atomic.Bool                     // this side sent the first close frame
 	closeOnce  sync.Once
 	closeErr   atomic.Pointer[DisconnectError] // why the connection ended; set once
-	done       chan struct{}                   // closed when the connection is over
 
 	hk          housekeeping // the housekeeper's notes; touched only by it
 	handoffOnce sync.Once
@@ -122,7 +121,7 @@ type Conn struct {
 }
 
 func newConn(a *App, rt *route, w http.ResponseWriter, r *http.Request, id uint64, started time.Time) *Conn {
-	ctx, cancel := context.WithCancelCause(a.withApp(context.WithoutCancel(r.Context())))
+	ctx, cancel := context.WithCancelCause(a.withApp(a.connParent(rt, r)))
 	c := &Conn{
 		app:     a,
 		route:   rt,
@@ -130,7 +129,6 @@ func newConn(a *App, rt *route, w http.ResponseWriter, r *http.Request, id uint6
 		ctx:     ctx,
 		cancel:  cancel,
 		handoff: make(chan *upgradeTask),
-		done:    make(chan struct{}),
 	}
 	c.req.Store(r)
 	c.id, c.started = id, started.UnixNano()
@@ -147,7 +145,8 @@ func (c *Conn) Context() context.Context { return c.ctx }
 // Request returns the handshake request, its headers, URL and path values
 // included. Its Body is not readable. Once the connection is accepted, the
 // request wsapi keeps is compact, and Request rebuilds an equivalent one on
-// its first call.
+// its first call, whose context is the connection's (Context): it has the
+// handshake request's values and ends with the connection.
 func (c *Conn) Request() *http.Request { return c.request() }
 
 // State returns the connection's current state.
@@ -220,8 +219,9 @@ func (c *Conn) finish(d *DisconnectError) {
 		if c.nc != nil {
 			c.nc.Close()
 		}
+		// The connection is over when its context is done: waiters use the
+		// context's Done channel, which is made only if somebody waits.
 		c.cancel(d)
-		close(c.done)
 		c.app.untrack(c)
 		c.wmu.Lock()
 		fs := c.finishers

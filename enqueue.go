@@ -81,7 +81,7 @@ func (c *Conn) closeSlow(code CloseCode) {
 			if err == nil {
 				c.awaitPeerClose(rec)
 			}
-		case <-c.done:
+		case <-c.ctx.Done():
 		}
 	}()
 }

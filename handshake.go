@@ -28,6 +28,7 @@ type route struct {
 	alloc    func() any                              // a new params struct: a *P, for Route[P]
 	invoke   func(context.Context, *Conn, any) error // calls the handler with the params alloc made
 	chain    atomic.Pointer[http.Handler]            // serveWS wrapped in the group middleware; set before the route is reachable
+	bare     atomic.Bool                             // no group middleware wraps serveWS (see servedContext)
 }
 
 func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -37,6 +38,7 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // buildChain wraps serveWS in the route's group middleware. The caller
 // holds the app's registration lock.
 func (rt *route) buildChain() {
+	rt.bare.Store(!hasMiddleware(rt.group)) // before the chain: middleware is only ever added
 	h := chain(rt.group, http.HandlerFunc(rt.serveWS))
 	rt.chain.Store(&h)
 }

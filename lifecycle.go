@@ -162,7 +162,7 @@ func (c *Conn) refuse(err error, panicked any) (failure error) {
 	c.state.Store(int32(StateClosed))
 	c.closeOnce.Do(func() {
 		c.closeErr.Store(&DisconnectError{Code: code})
-		close(c.done)
+		c.cancel(context.Canceled)
 	})
 	return failure
 }

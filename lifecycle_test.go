@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -263,11 +265,98 @@ func TestRequestAfterAccept(t *testing.T) {
 		}
 	}
 	ws.Close()
+
+	// The handshake's own headers in unusual (valid) forms come back as sent.
+	ws = c.Connect("/items/7/ws", &wsapitest.DialOptions{
+		Header:  http.Header{"Upgrade": {"WebSocket"}, "Connection": {"keep-alive, Upgrade"}},
+		Cookies: []*http.Cookie{{Name: "session", Value: "s2"}},
+	})
+	before, after = <-got, <-got
+	if before != after {
+		t.Fatalf("before Accept: %s\nafter Accept:  %s", before, after)
+	}
+	for _, want := range []string{"Upgrade:[WebSocket]", "Connection:[keep-alive, Upgrade]", "Sec-Websocket-Version:[13]"} {
+		if !strings.Contains(after, want) {
+			t.Errorf("rebuilt request lacks %q: %s", want, after)
+		}
+	}
+	ws.Close()
 }
 
 func describe(r *http.Request) string {
 	ck, _ := r.Cookie("session")
-	return fmt.Sprintf("%s %s q=%v id=%s X-Multi=%v User-Agent=%v session=%s ctx=%v host=%s remote=%s proto=%s",
+	return fmt.Sprintf("%s %s q=%v id=%s X-Multi=%v User-Agent=%v session=%s ctx=%v host=%s remote=%s proto=%s header=%v",
 		r.Method, r.URL.Path, r.URL.Query()["q"], r.PathValue("id"), r.Header["X-Multi"], r.Header["User-Agent"],
-		ck.Value, r.Context().Value(ctxKey{}), r.Host, r.RemoteAddr, r.Proto)
+		ck.Value, r.Context().Value(ctxKey{}), r.Host, r.RemoteAddr, r.Proto, r.Header)
+}
+
+type serveKey struct{}
+
+// TestServeConnectionContext: a connection served by App.Serve has, in its
+// context and in its rebuilt request's, the values of Serve's ctx, of
+// net/http (the server, the local address) and of middleware, with or
+// without middleware on its way, before and after Accept.
+func TestServeConnectionContext(t *testing.T) {
+	for _, withMiddleware := range []bool{false, true} {
+		t.Run(fmt.Sprintf("middleware=%v", withMiddleware), func(t *testing.T) {
+			app, _ := quietApp(nil)
+			if withMiddleware {
+				app.Use(func(next http.Handler) http.Handler {
+					return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+						next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, "from middleware")))
+					})
+				})
+			}
+			got := make(chan string, 4)
+			values := func(ctx context.Context) string {
+				srv, _ := ctx.Value(http.ServerContextKey).(*http.Server)
+				addr, _ := ctx.Value(http.LocalAddrContextKey).(net.Addr)
+				return fmt.Sprintf("serve=%v server=%v local=%v mw=%v", ctx.Value(serveKey{}), srv != nil, addr, ctx.Value(ctxKey{}))
+			}
+			app.WS("/ws", func(ctx context.Context, ws *wsapi.Conn) error {
+				got <- values(ctx)
+				if err := ws.Accept(ctx, nil); err != nil {
+					return err
+				}
+				got <- values(ctx)
+				got <- values(ws.Request().Context())
+				got <- fmt.Sprint(ws.Request().Context() == ws.Context())
+				_, err := ws.ReceiveText(ctx)
+				return err
+			})
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.WithValue(context.Background(), serveKey{}, "from Serve"))
+			served := make(chan error, 1)
+			go func() { served <- app.Serve(ctx, ln) }()
+			defer func() {
+				cancel()
+				if err := <-served; err != nil {
+					t.Errorf("Serve: %v", err)
+				}
+			}()
+			nc, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			io.WriteString(nc, "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+				"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+			mw := "<nil>"
+			if withMiddleware {
+				mw = "from middleware"
+			}
+			want := fmt.Sprintf("serve=from Serve server=true local=%v mw=%s", ln.Addr(), mw)
+			for _, when := range []string{"before Accept", "after Accept", "in the rebuilt request"} {
+				if v := <-got; v != want {
+					t.Errorf("%s: %s, want %s", when, v, want)
+				}
+			}
+			if same := <-got; same != "true" {
+				t.Errorf("the rebuilt request's context is not the connection's")
+			}
+		})
+	}
 }

@@ -134,7 +134,7 @@ func (c *Conn) next(ctx context.Context, pooled bool) (op ws.OpCode, data []byte
 			return c.bg.Load().next(ctx)
 		}
 		select {
-		case <-c.done: // Close is reading the peer's answer
+		case <-c.ctx.Done(): // Close is reading the peer's answer
 			return 0, nil, 0, c.errClosed()
 		case <-ctx.Done():
 			return 0, nil, 0, c.ctxErr(ctx)
@@ -258,7 +258,7 @@ func (b *bgReader) run() {
 		}
 		select {
 		case b.inbox <- bgMessage{op, data}:
-		case <-c.done:
+		case <-c.ctx.Done():
 			return
 		}
 	}

@@ -52,6 +52,9 @@ func (c *Conn) compactRequest(subprotocol string) {
 	}
 	size := 0
 	for k, vs := range r.Header {
+		if isHandshakeDefault(k, vs) {
+			continue
+		}
 		for _, v := range vs {
 			size += len(k) + len(v) + 4
 		}
@@ -59,6 +62,9 @@ func (c *Conn) compactRequest(subprotocol string) {
 	var h strings.Builder
 	h.Grow(size) // one allocation of the exact size
 	for k, vs := range r.Header {
+		if isHandshakeDefault(k, vs) {
+			continue
+		}
 		for _, v := range vs {
 			h.WriteString(k)
 			h.WriteString(": ")
@@ -67,12 +73,27 @@ func (c *Conn) compactRequest(subprotocol string) {
 		}
 	}
 	rec := &requestRecord{uri: r.RequestURI, host: r.Host, remote: r.RemoteAddr,
-		header: h.String(), subprotocol: subprotocol, tls: r.TLS, ctx: r.Context()}
+		header: h.String(), subprotocol: subprotocol, tls: r.TLS, ctx: c.ctx}
 	for _, name := range patternWildcards(c.route.pattern) {
 		rec.pathValues = append(rec.pathValues, name, r.PathValue(name))
 	}
 	c.record.Store(rec)
 	c.req.Store(nil) // after the record: a reader that sees nil finds the record
+}
+
+// handshakeDefaults are headers every accepted handshake has (checkHandshake
+// and the upgrader refuse a request without them), in their usual form. The
+// record leaves out those that have exactly this form, and rebuild puts
+// back any that is missing.
+var handshakeDefaults = [...][2]string{{"Upgrade", "websocket"}, {"Connection", "Upgrade"}, {"Sec-Websocket-Version", "13"}}
+
+func isHandshakeDefault(k string, vs []string) bool {
+	for _, d := range handshakeDefaults {
+		if k == d[0] {
+			return len(vs) == 1 && vs[0] == d[1]
+		}
+	}
+	return false
 }
 
 // rebuild makes an *http.Request from the record, as net/http parsed it.
@@ -86,6 +107,11 @@ func (rec *requestRecord) rebuild(pattern string) *http.Request {
 		tp := textproto.NewReader(bufio.NewReader(strings.NewReader(rec.header + "\r\n")))
 		if mh, err := tp.ReadMIMEHeader(); err == nil {
 			header = http.Header(mh)
+		}
+	}
+	for _, d := range handshakeDefaults {
+		if _, ok := header[d[0]]; !ok {
+			header[d[0]] = []string{d[1]}
 		}
 	}
 	r := &http.Request{

@@ -23,11 +23,17 @@ import (
 //	}
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	var active atomic.Int64 // connections with a request in flight
-	srv := &http.Server{
+	srv := new(http.Server)
+	// Every request's context carries base, so a connection with no
+	// middleware on its way can drop net/http's own contexts (servedContext).
+	base := &serveBase{app: a, vals: context.WithValue(context.WithoutCancel(ctx), http.ServerContextKey, srv)}
+	*srv = http.Server{
 		Handler:           a,
 		ReadHeaderTimeout: max(a.opts.HandshakeTimeout, 0),
 		IdleTimeout:       2 * time.Minute,
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		BaseContext: func(net.Listener) context.Context {
+			return context.WithValue(context.WithoutCancel(ctx), servedKey{}, base)
+		},
 		ConnState: func(nc net.Conn, s http.ConnState) {
 			switch s {
 			case http.StateActive:

@@ -166,7 +166,7 @@ func (c *Conn) writeFrame(ctx context.Context, op ws.OpCode, payload []byte, rec
 			if c.unqueue(done) {
 				return ctx.Err()
 			}
-		case <-c.done:
+		case <-c.ctx.Done():
 			if c.unqueue(done) {
 				return errAfterClose
 			}
