@@ -153,6 +153,64 @@ func TestPrometheusScrapesTheExample(t *testing.T) {
 		}
 		t.Logf("%s:\n%s", q, formatResult(res))
 	}
+	// Every query of the observability guide and of its dashboard parses
+	// and runs.
+	queries := docQueries(t)
+	for _, q := range queries {
+		if _, err := prom.query(q); err != nil {
+			t.Errorf("a query of the docs fails: %s: %v", q, err)
+		}
+	}
+	t.Logf("%d queries of the docs and the dashboard run", len(queries))
+}
+
+// docQueries returns the PromQL of the observability guides' promql
+// blocks and of the dashboard's panels, with the dashboard's variables
+// replaced by values Prometheus takes.
+func docQueries(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, page := range []string{"../../docs/guides/observability.md", "../../docs/es/guides/observability.md"} {
+		src, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, m := range regexp.MustCompile("(?s)```promql\n(.*?)```").FindAllStringSubmatch(string(src), -1) {
+			out = append(out, m[1])
+			n++
+		}
+		if n < 10 {
+			t.Errorf("%s: %d promql blocks", page, n)
+		}
+	}
+	src, err := os.ReadFile("../../docs/guides/observability-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(src, &dash); err != nil {
+		t.Fatalf("the dashboard is not valid JSON: %v", err)
+	}
+	vars := strings.NewReplacer("$__rate_interval", "1m", "$job", ".*", "$route", ".*")
+	n := 0
+	for _, p := range dash.Panels {
+		for _, target := range p.Targets {
+			out = append(out, vars.Replace(target.Expr))
+			n++
+		}
+	}
+	if n < 10 {
+		t.Errorf("the dashboard has %d queries", n)
+	}
+	return out
 }
 
 // prometheusBinary finds the prometheus binary, or skips (fails under
