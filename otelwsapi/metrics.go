@@ -2,7 +2,6 @@ package otelwsapi
 
 import (
 	"errors"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -342,7 +341,7 @@ func (r *recorder) connEnd(ev wsapi.ConnEndEvent) {
 	r.connDuration.Record(background, ev.Duration.Seconds(), o...)
 }
 
-func (r *recorder) error(ev wsapi.ErrorEvent) {
+func (r *recorder) failure(ev wsapi.ErrorEvent) {
 	ra := r.route(ev.Route)
 	r.errors.Add(background, 1, ra.errors[b2i(ev.Panicked)][b2i(ev.Accepted)]...)
 }
@@ -427,15 +426,3 @@ func (r *recorder) broadcast(ev wsapi.BroadcastEvent) {
 	r.deliveries.Add(background, int64(ev.Dropped), ta.dropped[rem]...)
 	r.deliveries.Add(background, int64(ev.Overflowed), ta.overflowed[rem]...)
 }
-
-// statusString is the error.type of a refused handshake: its HTTP status,
-// as the HTTP semantic conventions have it, or, for a refusal after
-// accepting (wsapi.Options.RejectAfterAccept), its close code.
-func statusString(ev wsapi.HandshakeEvent) string {
-	if ev.Status == http101 && ev.Refusal != 0 {
-		return strconv.Itoa(int(ev.Refusal))
-	}
-	return strconv.Itoa(ev.Status)
-}
-
-const http101 = 101

@@ -81,7 +81,7 @@ func NewObserver(opts *Options) (*wsapi.Observer, error) {
 		HandshakeEnd:   r.handshakeEnd,
 		Message:        r.message,
 		ConnEnd:        r.connEnd,
-		Error:          r.error,
+		Error:          r.failure,
 		InvalidMessage: r.invalidMessage,
 		TypedMessage:   r.typedMessage,
 		Broadcast:      r.broadcast,
@@ -89,11 +89,12 @@ func NewObserver(opts *Options) (*wsapi.Observer, error) {
 }
 
 // Propagate returns middleware that continues, in the handshake's span,
-// a trace that the handshake request carries in its headers (traceparent,
-// with the W3C propagator). It extracts with p, or with
-// otel.GetTextMapPropagator() when p is nil. Browsers cannot set headers
-// on a WebSocket handshake; other clients (a service, a test) can. Install
-// it with app.Use(otelwsapi.Propagate(nil)).
+// a trace that the handshake request carries in its headers: traceparent,
+// with propagation.TraceContext{}. It extracts with p, or, when p is nil,
+// with otel.GetTextMapPropagator(), which propagates nothing until
+// otel.SetTextMapPropagator sets one. Browsers cannot set headers on a
+// WebSocket handshake; other clients (a service, a test) can. Install it
+// with app.Use(otelwsapi.Propagate(propagation.TraceContext{})).
 func Propagate(p propagation.TextMapPropagator) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -616,3 +616,33 @@ func TestNilOptionsUseTheGlobalProviders(t *testing.T) {
 	ws.SendText("x")
 	ws.ExpectClose(wsapi.CloseNormalClosure)
 }
+
+// TestRejectAfterAccept: a refusal made by accepting and closing (for
+// browsers) is a refusal with 101, never an open connection.
+func TestRejectAfterAccept(t *testing.T) {
+	h := newHarness(t, false)
+	app := h.app(&wsapi.Options{RejectAfterAccept: true})
+	app.WS("/refuse", func(ctx context.Context, ws *wsapi.Conn) error { return wsapi.Reject(4001, "no") })
+	ws := wsapitest.New(t, app, nil).Connect("/refuse", nil)
+	ws.ExpectClose(4001)
+	route := attribute.String("http.route", "/refuse")
+	h.wantSum(otelwsapi.MetricHandshakes, 1, route, refused, status(101))
+	h.eventually(func() string {
+		if len(h.spans.Ended()) != 1 {
+			return "no span"
+		}
+		return ""
+	})
+	s := h.spans.Ended()[0]
+	wantAttrs(t, s, map[string]string{"http.response.status_code": "101", "error.type": "4001", "wsapi.close.code": "4001"})
+	if s.Status().Code != codes.Error {
+		t.Errorf("status %v", s.Status())
+	}
+	time.Sleep(50 * time.Millisecond)
+	if got := h.sum(otelwsapi.MetricActiveConnections, route); got != 0 {
+		t.Errorf("active connections %d", got)
+	}
+	if n, _ := h.hist(otelwsapi.MetricConnectionDuration, route, closeCode(4001)); n != 0 {
+		t.Errorf("a refusal counted as an ended connection")
+	}
+}

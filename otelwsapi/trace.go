@@ -3,6 +3,7 @@ package otelwsapi
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/wsapi-go/wsapi"
@@ -50,7 +51,7 @@ func (r *recorder) handshakeEnd(ctx context.Context, ev wsapi.HandshakeEvent) {
 	}
 	span.SetAttributes(semconv.HTTPResponseStatusCode(ev.Status))
 	if !ev.Accepted {
-		et := statusString(ev)
+		et := refusalType(ev)
 		attrs := []attribute.KeyValue{semconv.ErrorTypeKey.String(et)}
 		if ev.Refusal != 0 {
 			attrs = append(attrs, CloseCodeKey.Int(int(ev.Refusal)))
@@ -89,4 +90,14 @@ func (r *recorder) typedMessage(ctx context.Context, ev wsapi.TypedMessageEvent)
 		}
 		span.End()
 	}
+}
+
+// refusalType is the error.type of a refused handshake: its HTTP status,
+// as the HTTP semantic conventions have it, or, for a refusal after
+// accepting (wsapi.Options.RejectAfterAccept), its close code.
+func refusalType(ev wsapi.HandshakeEvent) string {
+	if ev.Status == http.StatusSwitchingProtocols && ev.Refusal != 0 {
+		return strconv.Itoa(int(ev.Refusal))
+	}
+	return strconv.Itoa(ev.Status)
 }
