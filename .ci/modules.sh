@@ -18,7 +18,7 @@
 # must build outside the repository, so their go.mod has no replace
 # directive and requires released versions of the wsapi modules.
 # shellcheck disable=SC2034 # used by the scripts that source this file
-WSAPI_PUBLISHED=(. asyncapi natsbroker redisbroker)
+WSAPI_PUBLISHED=(. asyncapi natsbroker otelwsapi redisbroker)
 
 # wsapi_modules prints the directory of every module, relative to the
 # root, one a line: "." first, then the others in order.

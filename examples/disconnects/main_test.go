@@ -79,7 +79,8 @@ func TestHandlerErrorCloses1011AndIsLogged(t *testing.T) {
 	if err := ws.Wait(); err == nil || err.Error() != "something broke" {
 		t.Fatalf("Wait = %v", err)
 	}
-	if !strings.Contains(out.String(), `level=ERROR msg="wsapi: handler failed" route=/ws path=/ws`) ||
+	// The line names the route, the connection's id and the path.
+	if !regexp.MustCompile(`level=ERROR msg="wsapi: handler failed" route=/ws conn=\d+ path=/ws `).MatchString(out.String()) ||
 		!strings.Contains(out.String(), `err="something broke"`) {
 		t.Fatalf("logs:\n%s", out)
 	}

@@ -1,11 +1,12 @@
-// Command production serves a small WebSocket app the way the deployment
-// and security guides describe: explicit limits and allowed origins, the
-// app mounted under /api/ in an http.ServeMux beside a health check, its
-// own http.Server, the client's address taken from X-Forwarded-For only
-// when the request comes from a proxy on the same host, and a graceful
-// shutdown that closes WebSocket connections with 1001.
+// Command production serves a small WebSocket app the way the deployment,
+// security and observability guides describe: explicit limits and allowed
+// origins, the app mounted under /api/ in an http.ServeMux beside a health
+// check and Prometheus metrics, its own http.Server, the client's address
+// taken from X-Forwarded-For only when the request comes from a proxy on
+// the same host, and a graceful shutdown that closes WebSocket connections
+// with 1001.
 //
-//	go run ./examples/production      # ws://localhost:8000/api/ws, http://localhost:8000/healthz
+//	go run ./examples/production      # ws://localhost:8000/api/ws, /api/room, http://localhost:8000/healthz, /metrics
 package main
 
 import (
@@ -23,7 +24,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/wsapi-go/wsapi"
+	"github.com/wsapi-go/wsapi/otelwsapi"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 )
 
 // docs:start clientip
@@ -56,7 +64,41 @@ type Params struct {
 	Client ClientIP
 }
 
-func newApp() *wsapi.App {
+// docs:start telemetry
+// telemetry is the metrics pipeline: an OpenTelemetry MeterProvider whose
+// reader is the Prometheus exporter, on a registry of its own, and the
+// observer that feeds it from the app and its manager.
+type telemetry struct {
+	Observer *wsapi.Observer
+	Metrics  http.Handler // serves the registry in Prometheus's format
+	provider *sdkmetric.MeterProvider
+}
+
+func newTelemetry() (*telemetry, error) {
+	reg := prometheus.NewRegistry()
+	exporter, err := otelprom.New(otelprom.WithRegisterer(reg))
+	if err != nil {
+		return nil, err
+	}
+	provider := sdkmetric.NewMeterProvider(
+		sdkmetric.WithReader(exporter),
+		sdkmetric.WithResource(resource.NewSchemaless(semconv.ServiceName("wsapi-production"))),
+	)
+	obs, err := otelwsapi.NewObserver(&otelwsapi.Options{MeterProvider: provider})
+	if err != nil {
+		return nil, err
+	}
+	return &telemetry{
+		Observer: obs,
+		Metrics:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		provider: provider,
+	}, nil
+}
+
+// docs:end telemetry
+
+// newApp returns the app, reporting to obs (nil for none).
+func newApp(obs *wsapi.Observer) *wsapi.App {
 	// docs:start options
 	app := wsapi.New(&wsapi.Options{
 		// Pages on these hosts may connect, besides the app's own host.
@@ -66,6 +108,7 @@ func newApp() *wsapi.App {
 		WriteTimeout:   5 * time.Second,
 		PingInterval:   25 * time.Second, // below the proxy's read timeout
 		IdleTimeout:    60 * time.Second,
+		Observer:       obs, // metrics: see newTelemetry
 	})
 	// docs:end options
 	wsapi.Route(app, "/ws", func(ctx context.Context, ws *wsapi.Conn, p *Params) error {
@@ -85,17 +128,39 @@ func newApp() *wsapi.App {
 			}
 		}
 	})
+	// docs:start room
+	// /room: every text message goes to every client of the room.
+	manager := wsapi.NewManager(&wsapi.ManagerOptions{Observer: obs})
+	app.WS("/room", func(ctx context.Context, ws *wsapi.Conn) error {
+		if err := manager.Connect(ctx, ws); err != nil {
+			return err
+		}
+		for {
+			text, err := ws.ReceiveText(ctx)
+			if err != nil {
+				return err
+			}
+			if err := manager.Broadcast(ctx, text); err != nil {
+				return err
+			}
+		}
+	})
+	// docs:end room
 	return app
 }
 
 // docs:start mux
 // newMux mounts the app under /api/: its /ws route answers at /api/ws.
-func newMux(app *wsapi.App) *http.ServeMux {
+// metrics, when not nil, answers at /metrics.
+func newMux(app *wsapi.App, metrics http.Handler) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", http.StripPrefix("/api", app))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")
 	})
+	if metrics != nil {
+		mux.Handle("GET /metrics", metrics)
+	}
 	return mux
 }
 
@@ -146,8 +211,14 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	tel, err := newTelemetry()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer tel.provider.Shutdown(context.Background())
 	port := ln.Addr().(*net.TCPAddr).Port
-	fmt.Fprintf(out, "wsapi production: ws://localhost:%d/api/ws, http://localhost:%d/healthz (Ctrl-C to stop)\n", port, port)
-	app := newApp()
-	return serve(ctx, ln, app, newMux(app))
+	fmt.Fprintf(out, "wsapi production: ws://localhost:%d/api/ws, http://localhost:%d/healthz, http://localhost:%d/metrics (Ctrl-C to stop)\n", port, port, port)
+	app := newApp(tel.Observer)
+	return serve(ctx, ln, app, newMux(app, tel.Metrics))
 }

@@ -15,7 +15,7 @@ import (
 )
 
 func TestMountedUnderAPI(t *testing.T) {
-	c := wsapitest.New(t, newMux(newApp()), nil)
+	c := wsapitest.New(t, newMux(newApp(nil), nil), nil)
 	ws := c.Connect("/api/ws", nil)
 	if got := ws.ReceiveText(); got != "hello 127.0.0.1" {
 		t.Fatalf("got %q", got)
@@ -32,7 +32,7 @@ func TestMountedUnderAPI(t *testing.T) {
 }
 
 func TestClientIPFromTheProxy(t *testing.T) {
-	c := wsapitest.New(t, newMux(newApp()), nil) // the test client connects from 127.0.0.1, as a local proxy would
+	c := wsapitest.New(t, newMux(newApp(nil), nil), nil) // the test client connects from 127.0.0.1, as a local proxy would
 	ws := c.Connect("/api/ws", &wsapitest.DialOptions{Header: http.Header{"X-Forwarded-For": {"198.51.100.9, 203.0.113.7"}}})
 	if got := ws.ReceiveText(); got != "hello 203.0.113.7" {
 		t.Fatalf("got %q: want the last hop, the one the proxy added", got)
@@ -41,7 +41,7 @@ func TestClientIPFromTheProxy(t *testing.T) {
 }
 
 func TestOrigins(t *testing.T) {
-	c := wsapitest.New(t, newMux(newApp()), nil)
+	c := wsapitest.New(t, newMux(newApp(nil), nil), nil)
 	host := strings.TrimPrefix(c.URL(), "http://")
 	for origin, want := range map[string]int{
 		"http://" + host:           http.StatusSwitchingProtocols, // the app's own page
@@ -67,7 +67,7 @@ func TestOrigins(t *testing.T) {
 }
 
 func TestReadLimit(t *testing.T) {
-	ws := wsapitest.New(t, newMux(newApp()), nil).Connect("/api/ws", nil)
+	ws := wsapitest.New(t, newMux(newApp(nil), nil), nil).Connect("/api/ws", nil)
 	ws.ReceiveText()
 	ws.SendText(strings.Repeat("x", 64<<10)) // exactly the limit: fine
 	if got := ws.ReceiveText(); got != "65536 bytes" {
@@ -80,7 +80,7 @@ func TestReadLimit(t *testing.T) {
 }
 
 func TestInvalidUTF8Closes1007(t *testing.T) {
-	ws := wsapitest.New(t, newMux(newApp()), nil).Connect("/api/ws", nil)
+	ws := wsapitest.New(t, newMux(newApp(nil), nil), nil).Connect("/api/ws", nil)
 	ws.ReceiveText()
 	ws.WriteFrame(wsapitest.Frame{Fin: true, Op: 1, Payload: []byte{0xff, 0xfe}}) // a text frame that is not UTF-8
 	ws.ExpectClose(wsapi.CloseInvalidFramePayloadData)

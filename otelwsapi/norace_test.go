@@ -1,0 +1,5 @@
+//go:build !race
+
+package otelwsapi_test
+
+const raceEnabled = false
