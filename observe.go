@@ -168,8 +168,14 @@ func (c *Conn) observeEnd(d *DisconnectError) {
 	a := c.app
 	dur := time.Duration(time.Now().UnixNano() - c.opened)
 	if a.logger.Enabled(context.Background(), slog.LevelDebug) {
+		// A close reason the client sent is the client's text: it is never
+		// logged (see the security guide). The reasons this side sent are.
+		reason := ""
+		if c.localClose.Load() {
+			reason = d.Reason
+		}
 		a.logger.Debug("wsapi: connection closed", "route", c.route.pattern, "conn", c.id,
-			"code", int(d.Code), "reason", d.Reason, "duration", dur)
+			"code", int(d.Code), "reason", reason, "duration", dur)
 	}
 	if o := a.obs; o != nil && o.ConnEnd != nil {
 		o.ConnEnd(ConnEndEvent{Route: c.route.pattern, ConnID: c.id, Code: d.Code, Reason: d.Reason, Duration: dur})

@@ -86,7 +86,7 @@ func TestDependencyPanicRefusesOnlyThatConnection(t *testing.T) {
 // TestLogsCarryNoSecrets runs every path that logs with secrets in the
 // query string, a cookie and a header, and checks none reaches the log.
 func TestLogsCarryNoSecrets(t *testing.T) {
-	secrets := []string{"SECRET-QUERY-7f3a", "SECRET-COOKIE-91bc", "SECRET-HEADER-c0de"}
+	secrets := []string{"SECRET-QUERY-7f3a", "SECRET-COOKIE-91bc", "SECRET-HEADER-c0de", "SECRET-REASON-5e11"}
 	// At debug level, so that every line wsapi writes is checked: the
 	// connections' accepted and closed lines too.
 	logs := &logBuffer{}
@@ -110,6 +110,12 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 			panic("handler panicked")
 		case 3:
 			return errors.New("failed before accept")
+		case 4: // waits for the client's close, whose reason is the client's text
+			if err := ws.Accept(ctx, nil); err != nil {
+				return err
+			}
+			_, err := ws.ReceiveText(ctx)
+			return err
 		}
 		return ws.Accept(ctx, nil)
 	})
@@ -133,6 +139,9 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 		}
 	}
 	handshakeStatus(t, c, "/ws?token="+secrets[0]+"&n=bad", opts) // 422
+	ws := c.Connect("/ws?token="+secrets[0]+"&n=4", opts)
+	ws.CloseWith(wsapi.CloseNormalClosure, secrets[3])
+	ws.Wait()
 	out := logs.String()
 	if !strings.Contains(out, "handler failed") || !strings.Contains(out, "handler panicked") ||
 		!strings.Contains(out, "connection accepted") || !strings.Contains(out, "connection closed") {
