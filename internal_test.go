@@ -79,3 +79,29 @@ func TestFrameOverhead(t *testing.T) {
 		t.Fatalf("an outFrame takes %d bytes, frameOverhead says %d", got, frameOverhead)
 	}
 }
+
+// TestHousekeeperClock: a connection tracked after the housekeeper read its
+// clock (a tick that waited under load) is not silent for 49 days, and is
+// not closed for idleness; a silent one is pinged, then closed.
+func TestHousekeeperClock(t *testing.T) {
+	app := New(&Options{PingInterval: time.Second, IdleTimeout: 3 * time.Second, Logger: slog.New(slog.DiscardHandler)})
+	c := &Conn{app: app}
+	tracked := app.millis(time.Now())
+	c.hk.lastRx, c.hk.lastPing = tracked, tracked
+	if do := app.inspect(c, tracked-50); do != 0 {
+		t.Fatalf("50 ms before it was tracked: %b, want nothing", do)
+	}
+	if do := app.inspect(c, tracked+1500); do&hkPing == 0 || do&hkIdle != 0 {
+		t.Fatalf("silent 1.5 s: %b, want a ping", do)
+	}
+	if do := app.inspect(c, tracked+3500); do&hkIdle == 0 {
+		t.Fatalf("silent 3.5 s: %b, want an idle close", do)
+	}
+	// 30 days after the app started, a connection never pinged is pinged.
+	d := &Conn{app: app}
+	now := uint32(30 * 24 * time.Hour / time.Millisecond)
+	d.hk.lastRx = now - 1500
+	if do := app.inspect(d, now); do&hkPing == 0 {
+		t.Fatalf("30 days in, silent 1.5 s, never pinged: %b, want a ping", do)
+	}
+}

@@ -16,6 +16,58 @@ type housekeeping struct {
 	idled    bool  // closed for idleness already
 }
 
+// hkAction is what the housekeeper does for a connection on a tick: a set
+// of these flags.
+type hkAction uint8
+
+const (
+	hkPing   hkAction = 1 << iota // silent for PingInterval: send a ping
+	hkIdle                        // silent for IdleTimeout: close it
+	hkUnread                      // its handler stopped reading: start a background reader
+)
+
+// elapsed is the time from then to now on the housekeeper's clock, which
+// wraps every 49 days. A then slightly after now (a connection tracked after
+// the clock was read) counts as no time at all, instead of as 49 days.
+func elapsed(now, then uint32) time.Duration {
+	d := now - then
+	if back := int32(d); back < 0 && back > -int32(time.Hour/time.Millisecond) {
+		return 0
+	}
+	return time.Duration(d) * time.Millisecond
+}
+
+// inspect updates the housekeeper's notes on c at nowMs and says what to
+// do. The caller holds the registry's lock.
+func (a *App) inspect(c *Conn, nowMs uint32) hkAction {
+	hk := &c.hk
+	if hk.idled {
+		return 0 // closing for idleness: once is enough
+	}
+	role := c.owner.current()
+	if rx := c.rx.Load(); rx != hk.rx || role == readLent {
+		// A lent message's callback holds the socket: what the peer sent
+		// meanwhile waits unread, so silence proves nothing.
+		hk.rx, hk.lastRx = rx, nowMs
+	}
+	silent := elapsed(nowMs, hk.lastRx)
+	if t := a.opts.IdleTimeout; t > 0 && silent >= t {
+		hk.idled = true
+		return hkIdle
+	}
+	var do hkAction
+	if t := a.opts.PingInterval; t > 0 && silent >= t && elapsed(nowMs, hk.lastPing) >= t {
+		hk.lastPing = nowMs
+		do |= hkPing
+	}
+	if r := c.reads.Load(); r != hk.reads || role != readIdle {
+		hk.reads, hk.quiet = r, 0
+	} else if hk.quiet++; hk.quiet == 2 {
+		do |= hkUnread
+	}
+	return do
+}
+
 // pingFrame is the keepalive ping, shared by every connection.
 var pingFrame = encodeFrame(ws.OpPing, nil)
 
@@ -40,11 +92,9 @@ func (a *App) housekeep(stop chan struct{}) {
 	defer tick.Stop()
 	var ping, idle, unread []*Conn
 	for {
-		var now time.Time
 		select {
-		case now = <-tick.C:
+		case <-tick.C:
 		case <-stop:
-			now = time.Now()
 		}
 		ping, idle, unread = ping[:0], idle[:0], unread[:0]
 		a.reg.mu.Lock()
@@ -53,31 +103,19 @@ func (a *App) housekeep(stop chan struct{}) {
 			a.reg.mu.Unlock()
 			return
 		}
-		nowMs := a.millis(now)
+		// Read the clock under the lock, not from the tick: a tick that
+		// waited in the channel is older than a connection tracked since,
+		// whose silence would then be negative (see elapsed).
+		nowMs := a.millis(time.Now())
 		for c := range a.reg.conns {
-			hk := &c.hk
-			if hk.idled {
-				continue // closing for idleness: once is enough
-			}
-			role := c.owner.current()
-			if rx := c.rx.Load(); rx != hk.rx || role == readLent {
-				// A lent message's callback holds the socket: what the peer
-				// sent meanwhile waits unread, so silence proves nothing.
-				hk.rx, hk.lastRx = rx, nowMs
-			}
-			silent := time.Duration(nowMs-hk.lastRx) * time.Millisecond // uint32 arithmetic: wraps
-			if t := a.opts.IdleTimeout; t > 0 && silent >= t {
-				hk.idled = true
-				idle = append(idle, c)
-				continue
-			}
-			if t := a.opts.PingInterval; t > 0 && silent >= t && time.Duration(nowMs-hk.lastPing)*time.Millisecond >= t {
-				hk.lastPing = nowMs
+			do := a.inspect(c, nowMs)
+			if do&hkPing != 0 {
 				ping = append(ping, c)
 			}
-			if r := c.reads.Load(); r != hk.reads || role != readIdle {
-				hk.reads, hk.quiet = r, 0
-			} else if hk.quiet++; hk.quiet == 2 {
+			if do&hkIdle != 0 {
+				idle = append(idle, c)
+			}
+			if do&hkUnread != 0 {
 				unread = append(unread, c)
 			}
 		}
