@@ -324,31 +324,14 @@ func TestServeConnectionContext(t *testing.T) {
 				_, err := ws.ReceiveText(ctx)
 				return err
 			})
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(context.WithValue(context.Background(), serveKey{}, "from Serve"))
-			served := make(chan error, 1)
-			go func() { served <- app.Serve(ctx, ln) }()
-			defer func() {
-				cancel()
-				if err := <-served; err != nil {
-					t.Errorf("Serve: %v", err)
-				}
-			}()
-			nc, err := net.Dial("tcp", ln.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer nc.Close()
+			nc := dialServed(t, app, context.WithValue(context.Background(), serveKey{}, "from Serve"))
 			io.WriteString(nc, "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
 				"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
 			mw := "<nil>"
 			if withMiddleware {
 				mw = "from middleware"
 			}
-			want := fmt.Sprintf("serve=from Serve server=true local=%v mw=%s", ln.Addr(), mw)
+			want := fmt.Sprintf("serve=from Serve server=true local=%v mw=%s", nc.RemoteAddr(), mw)
 			for _, when := range []string{"before Accept", "after Accept", "in the rebuilt request"} {
 				if v := <-got; v != want {
 					t.Errorf("%s: %s, want %s", when, v, want)

@@ -16,34 +16,41 @@ import (
 	"github.com/wsapi-go/wsapi/wsapitest"
 )
 
+// dialServed serves app with App.Serve on a loopback listener until the test
+// ends (Serve must then return nil), and dials it.
+func dialServed(t *testing.T, app *wsapi.App, ctx context.Context) net.Conn {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- app.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	return nc
+}
+
 // TestHandshakeTimeoutDropsSlowClients starts App.Serve on a real listener
 // and opens a connection that never finishes its request headers.
 func TestHandshakeTimeoutDropsSlowClients(t *testing.T) {
 	app, _ := quietApp(&wsapi.Options{HandshakeTimeout: 200 * time.Millisecond})
 	app.WS("/ws", echo(""))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- app.Serve(ctx, ln) }()
-	defer func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	}()
-
-	nc, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := dialServed(t, app, context.Background())
 	io.WriteString(nc, "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n") // ...and never the rest
 	start := time.Now()
 	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
-	_, err = io.ReadAll(nc)
+	_, err := io.ReadAll(nc)
 	if elapsed := time.Since(start); err != nil || elapsed > 3*time.Second {
 		t.Fatalf("the slow client was still connected after %v (err %v)", elapsed, err)
 	}
