@@ -465,8 +465,6 @@ func (rep *Report) errors() string {
 	return b.String()
 }
 
-var peers = []string{"gorilla", "coder", "gws", "gobwas-http", "gobwas-zc"}
-
 // gobwasForms are the two forms of gobwas/ws that the report also uses as
 // bases: every figure is given divided by each (see againstGobwas).
 var gobwasForms = []string{"gobwas-http", "gobwas-zc"}

@@ -10,7 +10,7 @@ import (
 )
 
 func fakeRunner() *runner {
-	r := &runner{opts: Options{Rounds: 3, Contenders: []string{"wsapi", "gorilla", "epoll"}}, started: time.Now()}
+	r := &runner{opts: Options{Rounds: 3, Contenders: []string{"wsapi", "gorilla", "gws", "epoll"}}, started: time.Now()}
 	// Round-by-round figures: gorilla is 0.5×, 0.8×, 0.6× wsapi.
 	ws := []float64{100, 200, 150}
 	gor := []float64{50, 160, 90}
@@ -18,6 +18,7 @@ func fakeRunner() *runner {
 		r.samples = append(r.samples,
 			Sample{Scenario: "echo", Cell: "64 × 32 B text", Contender: "wsapi", Round: round, Metrics: map[string]float64{"msgs_per_cpu_s": ws[round], "server_reads_per_msg": 2, "server_writes_per_msg": 1}},
 			Sample{Scenario: "echo", Cell: "64 × 32 B text", Contender: "gorilla", Round: round, Metrics: map[string]float64{"msgs_per_cpu_s": gor[round]}},
+			Sample{Scenario: "echo", Cell: "64 × 32 B text", Contender: "gws", Round: round, Metrics: map[string]float64{"msgs_per_cpu_s": 100}},
 			Sample{Scenario: "idle", Cell: "10 idle connections", Contender: "wsapi", Round: round, Metrics: map[string]float64{"rss_per_conn_kib": 3}},
 			Sample{Scenario: "idle", Cell: "10 idle connections", Contender: "gorilla", Round: round, Metrics: map[string]float64{"rss_per_conn_kib": 12}},
 		)
@@ -36,10 +37,11 @@ func TestReport(t *testing.T) {
 	}
 	md := rep.Markdown()
 	for _, want := range []string{
-		"| 64 × 32 B text | 150 | 90 (0.60) | error |",
+		"| 64 × 32 B text | 150 | 90 (0.60) | 100 (0.67) | error |",
 		"| 10 idle connections | 3.0 | 12.0 (4.00) |",
 		"| 64 × 32 B text | 2.0 / 1.0 |",
-		"idle RSS per connection ≤ 4 KiB | 3.0 KiB",
+		"idle RSS per connection ≤ 5 KiB (the goal: 4 KiB) | 3.0 KiB",
+		"| 64 × 32 B text | 1.50 | yes | – | | – | – |", // wsapi ÷ gws; no wsapi-func, no ceiling
 		"- echo, 64 × 32 B text, epoll, round 1: boom",
 	} {
 		if !strings.Contains(md, want) {
