@@ -37,20 +37,8 @@ func Broadcast(cfg Config) (map[string]float64, error) {
 		bcs[i] = &bcastConn{fd: fd, carry: leftovers[i]}
 	}
 	defer closeFDs(fds)
-	// Wait for the server to register every subscriber.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		s, err := debugCall("GET", cfg.Debug, "/count")
-		if err != nil {
-			return nil, err
-		}
-		if n, _ := strconv.Atoi(s); n >= cfg.Conns {
-			break
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("only %s of %d subscribers registered", s, cfg.Conns)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := awaitRegistered(cfg.Debug, "", cfg.Conns, "subscribers"); err != nil {
+		return nil, err
 	}
 	poller, err := epollwait.New()
 	if err != nil {
@@ -176,5 +164,24 @@ func countFrames(b []byte) (used, msgs int, err error) {
 		case wsframe.OpClose:
 			return used, msgs, fmt.Errorf("server sent a close frame during the broadcast")
 		}
+	}
+}
+
+// awaitRegistered polls the server's debug /count (query: "" or "?route=…")
+// until it counts n clients, for 30 s at most; what names them in the error.
+func awaitRegistered(debug, query string, n int, what string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s, err := debugCall("GET", debug, "/count"+query)
+		if err != nil {
+			return err
+		}
+		if got, _ := strconv.Atoi(s); got >= n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only %s of %d %s registered", s, n, what)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

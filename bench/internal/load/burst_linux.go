@@ -51,19 +51,8 @@ func Burst(cfg Config) (map[string]float64, error) {
 		return nil, err
 	}
 	defer closeFDs(fds)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		s, err := debugCall("GET", cfg.Debug, "/count?route=chat")
-		if err != nil {
-			return nil, err
-		}
-		if n, _ := strconv.Atoi(s); n >= cfg.Conns {
-			break
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("only %s of %d chat clients registered", s, cfg.Conns)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := awaitRegistered(cfg.Debug, "?route=chat", cfg.Conns, "chat clients"); err != nil {
+		return nil, err
 	}
 	poller, err := epollwait.New()
 	if err != nil {
