@@ -64,8 +64,9 @@ type Conn struct {
 	//   - Writing: wmu guards the send queue; the goroutine that set writing
 	//     alone writes to nc and touches wr. A frame taken from the queue is
 	//     written whole or the connection ends.
-	//   - Ending: finish runs once (closeOnce), closes the socket, cancels
-	//     ctx and closes done; closeErr records why.
+	//   - Ending: finish runs once (closeOnce), closes the socket and
+	//     cancels ctx, whose Done channel is what waiters select on;
+	//     closeErr records why.
 	app    *App
 	route  *route
 	req    atomic.Pointer[http.Request] // the handshake request; nil once compacted into record
